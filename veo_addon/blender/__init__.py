@@ -1,0 +1,1 @@
+"""Thin Blender layer: reads and writes the sequencer through bpy."""

@@ -1,0 +1,1 @@
+"""Pure-Python core of the add-on: never imports bpy."""
