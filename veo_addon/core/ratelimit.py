@@ -1,0 +1,71 @@
+"""A rate limiter shared by every request of every job in the process.
+
+The service allows about 50 requests a minute per model; several jobs polling at
+once must stay under that together, so there is one limiter per process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+DEFAULT_REQUESTS_PER_MINUTE = 50
+
+
+class RateLimiter:
+    """Sliding window: at most `requests_per_minute` acquisitions in any 60 s."""
+
+    def __init__(
+        self,
+        requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE,
+        *,
+        window_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._stamps: deque[float] = deque()
+        self._window = window_seconds
+        self._clock = clock
+        self._sleep = sleep
+        self.requests_per_minute = requests_per_minute
+
+    @property
+    def requests_per_minute(self) -> int:
+        return self._limit
+
+    @requests_per_minute.setter
+    def requests_per_minute(self, value: int) -> None:
+        if value < 1:
+            raise ValueError("requests_per_minute must be at least 1")
+        self._limit = int(value)
+
+    def acquire(self, cancelled: Callable[[], bool] | None = None) -> None:
+        """Block until a request may be sent. Waits in short slices so a cancel is seen."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._stamps and now - self._stamps[0] >= self._window:
+                    self._stamps.popleft()
+                if len(self._stamps) < self._limit:
+                    self._stamps.append(now)
+                    return
+                wait = self._window - (now - self._stamps[0])
+            if cancelled is not None and cancelled():
+                return
+            self._sleep(min(max(wait, 0.01), 0.5))
+
+
+_shared: RateLimiter | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_rate_limiter() -> RateLimiter:
+    """The process-wide limiter (created on first use)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = RateLimiter()
+        return _shared

@@ -1,0 +1,210 @@
+"""The generation request: every field of the submit endpoint, validated before sending."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ValidationError
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+SEED_MAX = 4_294_967_295
+
+RESOLUTIONS = ("720p", "1080p")
+ASPECT_RATIOS = ("16:9", "9:16")
+DURATIONS = (4, 6, 8)
+SAMPLE_COUNT_RANGE = (1, 4)
+PERSON_GENERATION = ("allow_adult", "dont_allow", "allow_all")
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+class Base64Form(StrEnum):
+    """How image bytes are written into the JSON body (the spec leaves this open)."""
+
+    DATA_URI = "data_uri"  # data:image/png;base64,....
+    BARE = "bare"  # the Base64 text alone
+
+    def other(self) -> Base64Form:
+        return Base64Form.BARE if self is Base64Form.DATA_URI else Base64Form.DATA_URI
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """'image/png', 'image/jpeg', or None for anything else."""
+    if data.startswith(_PNG_MAGIC):
+        return "image/png"
+    if data.startswith(_JPEG_MAGIC):
+        return "image/jpeg"
+    return None
+
+
+def _human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+@dataclass(frozen=True)
+class ImageInput:
+    """A keyframe: PNG/JPEG bytes, or an http(s) URL the service fetches itself."""
+
+    data: bytes | None = field(default=None, repr=False)
+    url: str | None = None
+    mime_type: str | None = None
+
+    @classmethod
+    def from_bytes(cls, data: bytes, *, field_name: str = "image") -> ImageInput:
+        mime = sniff_image_type(data)
+        if mime is None:
+            raise ValidationError(field_name, "must be a PNG or JPEG image (the bytes are neither)")
+        if len(data) > MAX_IMAGE_BYTES:
+            raise ValidationError(
+                field_name, f"is {_human_size(len(data))}; the service accepts at most 20 MB"
+            )
+        _check_decodable(data, field_name)
+        return cls(data=data, mime_type=mime)
+
+    @classmethod
+    def from_url(cls, url: str, *, field_name: str = "image") -> ImageInput:
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValidationError(field_name, f"URL must start with http:// or https:// (got {url!r})")
+        return cls(url=url.strip())
+
+    def body_value(self, form: Base64Form) -> str:
+        if self.url is not None:
+            return self.url
+        assert self.data is not None and self.mime_type is not None
+        encoded = base64.b64encode(self.data).decode("ascii")
+        if form is Base64Form.DATA_URI:
+            return f"data:{self.mime_type};base64,{encoded}"
+        return encoded
+
+    def digest(self) -> str:
+        source = self.data if self.data is not None else (self.url or "").encode()
+        return hashlib.sha256(source).hexdigest()
+
+    def describe(self) -> str:
+        if self.url is not None:
+            return self.url
+        return f"{self.mime_type}, {len(self.data or b'')} bytes"
+
+
+def _check_decodable(data: bytes, field_name: str) -> None:
+    # Pillow is a dependency of the add-on; imported here so that request.py stays
+    # cheap to import for code that only builds URL requests.
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValidationError(field_name, f"is not a readable image ({error})") from None
+
+
+def _require_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
+    if value not in allowed:
+        shown = ", ".join(str(choice) for choice in allowed)
+        raise ValidationError(name, f"{value!r} is not allowed; use one of {shown}")
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One submit: fields, names and defaults exactly as the provider documents them."""
+
+    image: ImageInput
+    last_image: ImageInput
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    resolution: str = "720p"
+    aspect_ratio: str = "16:9"
+    duration_seconds: int = 8
+    sample_count: int = 1
+    enhance_prompt: bool = True
+    generate_audio: bool = False
+    person_generation: str = "allow_adult"
+
+    def __post_init__(self) -> None:
+        for name in ("image", "last_image"):
+            value = getattr(self, name)
+            if not isinstance(value, ImageInput) or (value.data is None and value.url is None):
+                raise ValidationError(name, "is required: give PNG/JPEG bytes or an http(s) URL")
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise ValidationError("prompt", "must not be empty: describe the transition")
+        if not isinstance(self.negative_prompt, str):
+            raise ValidationError("negative_prompt", "must be text")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= SEED_MAX
+        ):
+            raise ValidationError("seed", f"{self.seed!r} is out of range; use 0 to {SEED_MAX}, or none")
+        _require_choice("resolution", self.resolution, RESOLUTIONS)
+        _require_choice("aspect_ratio", self.aspect_ratio, ASPECT_RATIOS)
+        if isinstance(self.duration_seconds, bool):
+            raise ValidationError("duration_seconds", "must be 4, 6 or 8")
+        _require_choice("duration_seconds", self.duration_seconds, DURATIONS)
+        low, high = SAMPLE_COUNT_RANGE
+        if (
+            isinstance(self.sample_count, bool)
+            or not isinstance(self.sample_count, int)
+            or not low <= self.sample_count <= high
+        ):
+            raise ValidationError(
+                "sample_count", f"{self.sample_count!r} is out of range; use {low} to {high}"
+            )
+        if self.enhance_prompt is not True:
+            raise ValidationError("enhance_prompt", "cannot be turned off on Veo 3.x; leave it true")
+        if not isinstance(self.generate_audio, bool):
+            raise ValidationError("generate_audio", "must be true or false")
+        _require_choice("person_generation", self.person_generation, PERSON_GENERATION)
+        if self.resolution == "1080p" and self.duration_seconds != 8:
+            raise ValidationError(
+                "resolution",
+                f"1080p is offered with 8-second clips only (duration_seconds is {self.duration_seconds}); "
+                "use 720p or 8 s",
+            )
+
+    def to_body(self, base64_form: Base64Form = Base64Form.DATA_URI) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "image": self.image.body_value(base64_form),
+            "last_image": self.last_image.body_value(base64_form),
+            "prompt": self.prompt,
+            "resolution": self.resolution,
+            "aspect_ratio": self.aspect_ratio,
+            "duration_seconds": self.duration_seconds,
+            "sample_count": self.sample_count,
+            "enhance_prompt": self.enhance_prompt,
+            "generate_audio": self.generate_audio,
+            "person_generation": self.person_generation,
+        }
+        if self.negative_prompt:
+            body["negative_prompt"] = self.negative_prompt
+        if self.seed is not None:
+            body["seed"] = self.seed
+        return body
+
+    def parameters(self) -> dict[str, Any]:
+        """Every field but the images: what is recorded beside a job and on its strips."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("image", "last_image")}
+
+    def fingerprint(self) -> str:
+        """Same keyframe bytes, prompt, parameters and seed -> same fingerprint."""
+        identity = {
+            "image": self.image.digest(),
+            "last_image": self.last_image.digest(),
+            **self.parameters(),
+        }
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"GenerationRequest(prompt={self.prompt!r}, seed={self.seed}, {self.resolution}, "
+            f"{self.aspect_ratio}, {self.duration_seconds}s, samples={self.sample_count}, "
+            f"audio={self.generate_audio}, image=<{self.image.describe()}>, "
+            f"last_image=<{self.last_image.describe()}>)"
+        )
