@@ -1,0 +1,227 @@
+"""Keyframe images: read and sniff, fit to 16:9 or 9:16, scale to 720p/1080p, encode without metadata.
+
+Pure Python on Pillow (no bpy), so all of it can run in a worker thread while Blender stays
+responsive. Veo takes PNG or JPEG of at most 20 MB per keyframe.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# The API says "up to 20 MB"; the decimal reading is the stricter one, so nothing we send is refused.
+MAX_IMAGE_BYTES = 20_000_000
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+
+_LETTERBOX_COLOUR = (0, 0, 0)
+_JPEG_QUALITIES = (95, 90, 85, 75, 60)
+
+
+class ImageError(ValueError):
+    """A keyframe image cannot be used; `str()` is one line for the user."""
+
+
+class ImageFormat(StrEnum):
+    PNG = "png"
+    JPEG = "jpeg"
+
+    @property
+    def mime_type(self) -> str:
+        return f"image/{self.value}"
+
+
+class AspectRatio(StrEnum):
+    LANDSCAPE = "16:9"
+    PORTRAIT = "9:16"
+
+    @property
+    def ratio(self) -> tuple[int, int]:
+        return (16, 9) if self is AspectRatio.LANDSCAPE else (9, 16)
+
+
+class FitMethod(StrEnum):
+    CROP = "crop"  # fill the frame, cutting the overhang equally from both sides
+    LETTERBOX = "letterbox"  # keep the whole picture, pad with black bars
+
+
+# Short side in pixels; the long side follows from the aspect ratio.
+RESOLUTION_SHORT_SIDE: dict[str, int] = {"720p": 720, "1080p": 1080}
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    data: bytes
+    image_format: ImageFormat
+    width: int
+    height: int
+
+    @property
+    def mime_type(self) -> str:
+        return self.image_format.mime_type
+
+
+def sniff_image_format(data: bytes, what: str = "image") -> ImageFormat:
+    """PNG or JPEG from the file's signature; anything else is refused with a message naming it."""
+    if data.startswith(PNG_SIGNATURE):
+        return ImageFormat.PNG
+    if data.startswith(JPEG_SIGNATURE):
+        return ImageFormat.JPEG
+    if not data:
+        raise ImageError(f"{what} is empty")
+    raise ImageError(f"{what} is not a PNG or JPEG image ({_describe_signature(data)})")
+
+
+def _describe_signature(data: bytes) -> str:
+    known = {
+        b"GIF8": "looks like GIF",
+        b"RIFF": "looks like WebP",
+        b"BM": "looks like BMP",
+        b"II*\x00": "looks like TIFF",
+        b"MM\x00*": "looks like TIFF",
+        b"\x76\x2f\x31\x01": "looks like OpenEXR",
+    }
+    for signature, description in known.items():
+        if data.startswith(signature):
+            return description
+    if data[4:8] == b"ftyp":
+        return "looks like a video or HEIC"
+    return "unrecognised content"
+
+
+def check_image_bytes(data: bytes, what: str = "image", max_bytes: int = MAX_IMAGE_BYTES) -> ImageFormat:
+    """Refuse what Veo would refuse: not PNG/JPEG, over the size limit, or not decodable."""
+    image_format = sniff_image_format(data, what)
+    if len(data) > max_bytes:
+        raise ImageError(
+            f"{what} is {_megabytes(len(data))}; keyframe images must be {_megabytes(max_bytes)} or smaller"
+        )
+    decode_image(data, what)
+    return image_format
+
+
+def read_image_file(path: str | Path, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of a PNG or JPEG keyframe file, checked; every failure is one clear line."""
+    file_path = Path(path)
+    what = f"keyframe file '{file_path}'"
+    if not file_path.exists():
+        raise ImageError(f"{what} does not exist")
+    if not file_path.is_file():
+        raise ImageError(f"{what} is not a file")
+    try:
+        size = file_path.stat().st_size
+        if size > max_bytes:
+            raise ImageError(
+                f"{what} is {_megabytes(size)}; keyframe images must be {_megabytes(max_bytes)} or smaller"
+            )
+        data = file_path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"{what} cannot be read: {error.strerror or error}") from error
+    check_image_bytes(data, what, max_bytes)
+    return data
+
+
+def decode_image(data: bytes, what: str = "image") -> Image.Image:
+    """Decode fully (not just the header), so a truncated file fails here and not in the worker."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageError(f"{what} cannot be decoded: {error}") from error
+    return image
+
+
+def aspect_for_size(width: int, height: int) -> AspectRatio:
+    """ "auto": a landscape or square output gives 16:9, a portrait one 9:16."""
+    return AspectRatio.PORTRAIT if height > width else AspectRatio.LANDSCAPE
+
+
+def target_size(aspect_ratio: AspectRatio | str, resolution: str) -> tuple[int, int]:
+    aspect = AspectRatio(aspect_ratio)
+    try:
+        short_side = RESOLUTION_SHORT_SIDE[resolution]
+    except KeyError:
+        raise ImageError(
+            f"resolution must be one of {', '.join(RESOLUTION_SHORT_SIDE)}, got '{resolution}'"
+        ) from None
+    long_side = short_side * 16 // 9
+    return (long_side, short_side) if aspect is AspectRatio.LANDSCAPE else (short_side, long_side)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    # Apply the EXIF orientation first: stripping metadata would otherwise turn phone photos sideways.
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        # Transparent areas show as black in Blender's preview; keep them black here too.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, _LETTERBOX_COLOUR)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def fit_image(
+    image: Image.Image, aspect_ratio: AspectRatio | str, method: FitMethod | str, size: tuple[int, int]
+) -> Image.Image:
+    """Fit `image` to `size` (which has the aspect ratio) by centre crop or letterbox."""
+    aspect = AspectRatio(aspect_ratio)
+    fit_method = FitMethod(method)
+    target_width, target_height = size
+    if target_width * aspect.ratio[1] != target_height * aspect.ratio[0]:
+        raise ImageError(f"size {target_width}x{target_height} is not {aspect.value}")
+    rgb = _to_rgb(image)
+    if fit_method is FitMethod.CROP:
+        return ImageOps.fit(rgb, size, method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    contained = ImageOps.contain(rgb, size, method=Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", size, _LETTERBOX_COLOUR)
+    canvas.paste(contained, ((target_width - contained.width) // 2, (target_height - contained.height) // 2))
+    return canvas
+
+
+def encode_image(image: Image.Image, max_bytes: int = MAX_IMAGE_BYTES) -> tuple[bytes, ImageFormat]:
+    """PNG (lossless) unless it would pass `max_bytes`, then the best JPEG quality that fits.
+
+    A fresh image with no `info`, `exif` or ICC profile passed to `save`, so nothing from the
+    source (camera data, locations, software tags) reaches the service.
+    """
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    buffer = io.BytesIO()
+    clean.save(buffer, format="PNG", optimize=False, compress_level=6)
+    if buffer.tell() <= max_bytes:
+        return buffer.getvalue(), ImageFormat.PNG
+    for quality in _JPEG_QUALITIES:
+        buffer = io.BytesIO()
+        clean.convert("RGB").save(buffer, format="JPEG", quality=quality, optimize=True)
+        if buffer.tell() <= max_bytes:
+            return buffer.getvalue(), ImageFormat.JPEG
+    raise ImageError(f"image cannot be encoded under {_megabytes(max_bytes)}, even as JPEG")
+
+
+def prepare_keyframe(
+    data: bytes,
+    aspect_ratio: AspectRatio | str,
+    resolution: str,
+    method: FitMethod | str = FitMethod.CROP,
+    what: str = "keyframe",
+    max_bytes: int = MAX_IMAGE_BYTES,
+) -> PreparedImage:
+    """Read, fit, scale and encode one keyframe for the request (callable from any thread).
+
+    `aspect_ratio` is 16:9 or 9:16; the caller resolves "auto" from the scene's output shape with
+    `aspect_for_size` because only it knows the scene.
+    """
+    sniff_image_format(data, what)
+    size = target_size(aspect_ratio, resolution)
+    fitted = fit_image(decode_image(data, what), aspect_ratio, method, size)
+    encoded, image_format = encode_image(fitted, max_bytes)
+    return PreparedImage(data=encoded, image_format=image_format, width=size[0], height=size[1])
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
