@@ -13,8 +13,10 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-# The API says "up to 20 MB"; the decimal reading is the stricter one, so nothing we send is refused.
-MAX_IMAGE_BYTES = 20_000_000
+from .errors import VeoError
+
+# The request's own limit ("up to 20 MB" in the API, read as MiB there), so both agree.
+from .request import MAX_IMAGE_BYTES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
@@ -23,7 +25,7 @@ _LETTERBOX_COLOUR = (0, 0, 0)
 _JPEG_QUALITIES = (95, 90, 85, 75, 60)
 
 
-class ImageError(ValueError):
+class ImageError(VeoError, ValueError):
     """A keyframe image cannot be used; `str()` is one line for the user."""
 
 
@@ -224,4 +226,4 @@ def prepare_keyframe(
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1_000_000:.1f} MB"
+    return f"{size / (1024 * 1024):.1f} MB"
