@@ -1,0 +1,214 @@
+"""The journal: durable, atomic, shared by threads and processes, forgiving of a broken file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.core.jobs_helpers import FAKE_API_KEY, new_job, write_jobs_in_process
+from veo_addon.core.jobs import Job, JobState, recover_interrupted
+from veo_addon.core.journal import Journal, normalise_blend_path
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "user" / "journal.json")
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
+
+
+def test_upsert_get_all_remove_round_trip(journal: Journal) -> None:
+    job = new_job(state=JobState.QUEUED, task_id="task-1", parameters={"prompt": "p", "seed": None})
+    journal.upsert(job)
+    stored = journal.get(job.job_id)
+    assert stored == job
+    assert [j.job_id for j in journal.all()] == [job.job_id]
+    job.transition(JobState.PROCESSING, "Task task-1 processing, 40%")
+    journal.upsert(job)
+    assert journal.get(job.job_id).state is JobState.PROCESSING  # type: ignore[union-attr]
+    assert journal.remove(job.job_id) is True
+    assert journal.remove(job.job_id) is False
+    assert journal.get(job.job_id) is None and journal.all() == []
+
+
+def test_file_is_plain_json_and_no_temporary_files_remain(journal: Journal) -> None:
+    for index in range(5):
+        journal.upsert(new_job(task_id=f"t{index}", state=JobState.QUEUED))
+    content = json.loads(journal.path.read_text())
+    assert content["version"] == 1 and len(content["jobs"]) == 5
+    assert leftovers(journal.path.parent) == []
+
+
+def test_job_dict_is_tolerant_of_unknown_and_missing_keys() -> None:
+    job = new_job(task_id="abc", state=JobState.QUEUED, clip_paths=["/c/a.mp4"])
+    data = job.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    data["added_by_a_future_version"] = {"x": 1}
+    assert Job.from_dict(data) == job
+    minimal = Job.from_dict({"job_id": "j1"})
+    assert minimal.state is JobState.CAPTURED and minimal.task_id is None and minimal.clip_paths == []
+    with pytest.raises(ValueError):
+        Job.from_dict({"state": "queued"})
+    with pytest.raises(ValueError):
+        Job.from_dict({"job_id": "j2", "state": "teleported"})
+
+
+def test_unreadable_entry_is_skipped_on_read_but_kept_in_the_file(journal: Journal) -> None:
+    journal.upsert(new_job(task_id="t1", state=JobState.QUEUED))
+    raw = json.loads(journal.path.read_text())
+    raw["jobs"]["from-the-future"] = {"job_id": "from-the-future", "state": "teleported", "task_id": "t9"}
+    journal.path.write_text(json.dumps(raw))
+    assert len(journal.all()) == 1
+    journal.upsert(new_job(task_id="t2", state=JobState.QUEUED))
+    kept = json.loads(journal.path.read_text())["jobs"]
+    assert kept["from-the-future"]["task_id"] == "t9" and len(kept) == 3
+
+
+def test_for_blend_compares_normalised_paths_and_unclaimed_lists_unsaved_jobs(
+    journal: Journal, tmp_path: Path
+) -> None:
+    saved = new_job(blend_path=str(tmp_path / "shots" / "edit.blend"))
+    other = new_job(blend_path=str(tmp_path / "other.blend"))
+    unsaved = new_job(blend_path="")
+    for job in (saved, other, unsaved):
+        journal.upsert(job)
+    same_file = f"{tmp_path}/shots/../shots/./edit.blend"
+    assert [j.job_id for j in journal.for_blend(same_file)] == [saved.job_id]
+    assert [j.job_id for j in journal.unclaimed()] == [unsaved.job_id]
+    assert normalise_blend_path("") == ""
+
+
+def test_claim_gives_a_job_to_a_file_and_a_worker_snapshot_does_not_undo_it(journal: Journal) -> None:
+    job = new_job(blend_path="", state=JobState.QUEUED, task_id="t1")
+    journal.upsert(job)
+    claimed = journal.claim(job.job_id, "/projects/new.blend")
+    assert claimed is not None and claimed.blend_path == "/projects/new.blend"
+    assert journal.unclaimed() == []
+    # The worker still holds its own copy with blend_path "" and writes it back.
+    job.transition(JobState.PROCESSING, "processing")
+    stored = journal.upsert(job)
+    assert stored.blend_path == "/projects/new.blend"
+    assert journal.get(job.job_id).blend_path == "/projects/new.blend"  # type: ignore[union-attr]
+    assert journal.claim("no-such-job", "/x.blend") is None
+
+
+def test_find_reusable_prefers_clips_on_disk_then_a_task_in_flight(journal: Journal, tmp_path: Path) -> None:
+    clip = tmp_path / "task-a_0.mp4"
+    clip.write_bytes(b"\0\0\0\x18ftypmp42")
+    done = new_job(
+        fingerprint="fp", task_id="task-a", state=JobState.DOWNLOADING, base_url="http://127.0.0.1:1"
+    )
+    done.clip_paths = [str(clip)]
+    done.transition(JobState.DOWNLOADED, "downloaded")
+    flying = new_job(
+        fingerprint="fp2", task_id="task-b", state=JobState.PROCESSING, base_url="http://127.0.0.1:1"
+    )
+    failed = new_job(fingerprint="fp3", task_id="task-c", state=JobState.FAILED, error_kind="TaskFailedError")
+    lost = new_job(fingerprint="fp4", state=JobState.UNKNOWN_OUTCOME)
+    for job in (done, flying, failed, lost):
+        journal.upsert(job)
+
+    assert journal.find_reusable("fp").job_id == done.job_id  # type: ignore[union-attr]
+    assert journal.find_reusable("fp2").job_id == flying.job_id  # type: ignore[union-attr]
+    assert journal.find_reusable("fp2", base_url="https://elsewhere") is None
+    assert journal.find_reusable("fp2", exclude_job_id=flying.job_id) is None
+    assert journal.find_reusable("fp3") is None  # the service failed it: not worth reusing
+    assert journal.find_reusable("fp4") is None  # no task id to follow
+    assert journal.find_reusable("") is None
+    clip.unlink()
+    # Clips gone: the task id is still known, so its result can be fetched again.
+    assert journal.find_reusable("fp").job_id == done.job_id  # type: ignore[union-attr]
+
+
+def test_concurrent_threads_lose_no_job(journal: Journal) -> None:
+    def writer(prefix: str) -> None:
+        for index in range(20):
+            journal.upsert(new_job(task_id=f"{prefix}-{index}", state=JobState.QUEUED))
+
+    threads = [threading.Thread(target=writer, args=(f"w{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(journal.all()) == 120
+    assert leftovers(journal.path.parent) == []
+
+
+def test_concurrent_processes_lose_no_job(journal: Journal) -> None:
+    journal.upsert(new_job(task_id="parent-0", state=JobState.QUEUED))
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=write_jobs_in_process, args=(str(journal.path), f"p{n}", 15)) for n in range(3)
+    ]
+    for child in children:
+        child.start()
+    # This process writes at the same time, from two threads.
+    threads = [
+        threading.Thread(
+            target=lambda p=prefix: [
+                journal.upsert(new_job(task_id=f"{p}-{i}", state=JobState.QUEUED)) for i in range(15)
+            ]
+        )
+        for prefix in ("t0", "t1")
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for child in children:
+        child.join(60)
+        assert child.exitcode == 0
+    task_ids = {job.task_id for job in journal.all()}
+    assert len(task_ids) == 1 + 3 * 15 + 2 * 15
+    assert leftovers(journal.path.parent) == []
+
+
+@pytest.mark.parametrize("garbage", ['{"jobs": [', "[1, 2, 3]", '{"version": 1}', "\x00\x01binary"])
+def test_corrupt_journal_is_kept_aside_and_a_fresh_one_starts(
+    journal: Journal, garbage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal.path.parent.mkdir(parents=True)
+    journal.path.write_text(garbage)
+    with caplog.at_level(logging.WARNING):
+        assert journal.all() == []
+    backups = list(journal.path.parent.glob("journal.json.corrupt-*"))
+    assert len(backups) == 1 and backups[0].read_text() == garbage
+    assert "could not be read" in caplog.text
+    job = new_job(task_id="after", state=JobState.QUEUED)
+    journal.upsert(job)
+    assert journal.get(job.job_id) == job
+
+
+def test_recover_interrupted_marks_an_abandoned_submit_unknown_and_never_resubmittable(
+    journal: Journal,
+) -> None:
+    abandoned = new_job(state=JobState.SUBMITTING, owner_pid=None)
+    accepted = new_job(state=JobState.SUBMITTING, task_id="task-ok")
+    # Another live process on this machine is submitting this one right now: leave it alone.
+    busy = new_job(state=JobState.SUBMITTING, owner_pid=os.getppid())
+    for job in (abandoned, accepted, busy):
+        journal.upsert(job)
+    changed = {job.job_id for job in recover_interrupted(journal)}
+    assert changed == {abandoned.job_id, accepted.job_id}
+    recovered = journal.get(abandoned.job_id)
+    assert recovered is not None and recovered.state is JobState.UNKNOWN_OUTCOME
+    assert recovered.error_kind == "SubmitOutcomeUnknownError"
+    assert "may have been created" in recovered.message
+    assert not recovered.can_resume and not recovered.needs_resume
+    assert journal.get(accepted.job_id).state is JobState.QUEUED  # type: ignore[union-attr]
+    assert journal.get(busy.job_id).state is JobState.SUBMITTING  # type: ignore[union-attr]
+
+
+def test_messages_never_keep_an_authorization_header(journal: Journal) -> None:
+    job = new_job(state=JobState.QUEUED, task_id="t1")
+    job.transition(JobState.FAILED, f"echo: Authorization: Bearer {FAKE_API_KEY} refused", error_kind="X")
+    journal.upsert(job)
+    assert FAKE_API_KEY not in journal.path.read_text()

@@ -1,0 +1,282 @@
+"""Durable record of jobs: one JSON file per user, shared by every Blender process.
+
+The journal is what makes a paid task id survive a crash, a quit without saving, or
+a .blend that never learned about its job. The Blender layer opens it at
+`bpy.utils.extension_path_user(__package__, create=True)/journal.json`; the worker
+writes to it the moment a task id exists, before anything else happens.
+
+File format::
+
+    {"version": 1, "jobs": {"<job_id>": {...Job.to_dict()...}, ...}}
+
+Guarantees:
+- Atomic: every write goes to a temporary file in the same folder, is fsync'd, then
+  `os.replace`d over the journal (and the folder fsync'd), so a crash leaves the old
+  or the new file, never half of one.
+- Shared: a thread lock and an inter-process lock (`fcntl.flock`, or `msvcrt.locking`
+  on Windows, on the sibling `journal.json.lock`) around every read-modify-write, so
+  two processes never drop each other's jobs. No state is cached between calls.
+- Forgiving: a file that cannot be read as a journal is kept as
+  `journal.json.corrupt-<time>` and a fresh journal starts (warning in the log).
+  An entry this version cannot parse is skipped on read but kept in the file.
+- No secrets: a Job has no key field; messages are scrubbed of Authorization headers.
+
+API: `upsert(job) -> Job`, `get(job_id)`, `remove(job_id)`, `all()`, `for_blend(path)`,
+`unclaimed()`, `find_reusable(fingerprint)`, `claim(job_id, blend_path)`,
+`update_where(predicate, mutate)`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .jobs import Job, JobState
+
+log = logging.getLogger(__name__)
+
+JOURNAL_VERSION = 1
+LOCK_SUFFIX = ".lock"
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+try:
+    import msvcrt
+except ImportError:  # POSIX
+    msvcrt = None  # type: ignore[assignment]
+
+
+def normalise_blend_path(path: str | os.PathLike[str]) -> str:
+    """Comparable form of a .blend path ("" stays "": an unsaved file)."""
+    text = os.fspath(path)
+    if not text:
+        return ""
+    return os.path.normcase(os.path.normpath(os.path.abspath(os.path.expanduser(text))))
+
+
+@contextlib.contextmanager
+def _interprocess_lock(lock_path: Path) -> Iterator[None]:
+    with open(lock_path, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        elif msvcrt is not None:
+            handle.seek(0)
+            while True:
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:  # LK_LOCK gives up after ~10 s; keep waiting
+                    continue
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            yield
+
+
+def _fsync_directory(folder: Path) -> None:
+    if os.name != "posix":
+        return  # directories cannot be opened for fsync on Windows
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """The jobs file. Every method is safe across threads and processes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + LOCK_SUFFIX)
+        self._thread_lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Journal({str(self.path)!r})"
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def all(self) -> list[Job]:
+        """Every job, oldest first."""
+        with self._locked() as raw:
+            jobs = _parse_jobs(raw)
+        return sorted(jobs, key=lambda job: job.created_at)
+
+    def get(self, job_id: str) -> Job | None:
+        with self._locked() as raw:
+            entry = raw["jobs"].get(job_id)
+        return _parse_job(job_id, entry) if entry is not None else None
+
+    def for_blend(self, blend_path: str | os.PathLike[str]) -> list[Job]:
+        """Jobs recorded for this .blend (paths compared normalised)."""
+        wanted = normalise_blend_path(blend_path)
+        if not wanted:
+            return self.unclaimed()
+        return [job for job in self.all() if normalise_blend_path(job.blend_path) == wanted]
+
+    def unclaimed(self) -> list[Job]:
+        """Jobs started in a file that was never saved (blend_path "")."""
+        return [job for job in self.all() if not job.blend_path]
+
+    def find_reusable(
+        self,
+        fingerprint: str,
+        *,
+        base_url: str | None = None,
+        exclude_job_id: str | None = None,
+    ) -> Job | None:
+        """An earlier job for the identical request that spares paying again: first one whose
+        clips are still on disk, else one whose task is still in flight (or stopped) on
+        `base_url` (when given). None if there is none."""
+        if not fingerprint:
+            return None
+        candidates = [
+            job for job in self.all() if job.fingerprint == fingerprint and job.job_id != exclude_job_id
+        ]
+        for job in reversed(candidates):  # newest first
+            if job.state in (JobState.DOWNLOADED, JobState.INSERTED) and job.clips_exist():
+                return job
+        for job in reversed(candidates):
+            if not job.task_id or (base_url and job.base_url and job.base_url != base_url):
+                continue
+            if job.state.is_in_flight or job.state is JobState.STOPPED:
+                return job
+            if job.state in (JobState.DOWNLOADED, JobState.INSERTED):
+                return job  # clips gone, task id known: its result can be fetched again
+        return None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upsert(self, job: Job) -> Job:
+        """Record the job (replacing its earlier record). A claim already recorded for it is
+        kept when the job still says "" (a worker's snapshot must not undo a claim).
+        Returns the job as stored."""
+        stored = job.copy()
+        with self._locked(write=True) as raw:
+            earlier = raw["jobs"].get(job.job_id)
+            if not stored.blend_path and isinstance(earlier, dict) and earlier.get("blend_path"):
+                stored.blend_path = str(earlier["blend_path"])
+            raw["jobs"][job.job_id] = stored.to_dict()
+        return stored
+
+    def remove(self, job_id: str) -> bool:
+        """Forget a job (its clip files stay: strips may use them). True if it was there."""
+        with self._locked(write=True) as raw:
+            return raw["jobs"].pop(job_id, None) is not None
+
+    def claim(self, job_id: str, blend_path: str | os.PathLike[str]) -> Job | None:
+        """Give an unclaimed (or any) job to a .blend; returns the updated job or None."""
+        with self._locked(write=True) as raw:
+            entry = raw["jobs"].get(job_id)
+            job = _parse_job(job_id, entry) if entry is not None else None
+            if job is None:
+                return None
+            job.blend_path = os.fspath(blend_path)
+            job.updated_at = time.time()
+            raw["jobs"][job_id] = job.to_dict()
+            return job
+
+    def update_where(self, predicate: Callable[[Job], bool], mutate: Callable[[Job], object]) -> list[Job]:
+        """Read-modify-write in one locked step: `mutate` every job `predicate` accepts and
+        store it if `mutate` returns a true value. Returns the jobs stored."""
+        changed: list[Job] = []
+        with self._locked(write=True) as raw:
+            for job in _parse_jobs(raw):
+                if predicate(job) and mutate(job):
+                    raw["jobs"][job.job_id] = job.to_dict()
+                    changed.append(job)
+        return changed
+
+    # -- file handling -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, *, write: bool = False) -> Iterator[dict[str, Any]]:
+        """Hold both locks; yield the file's content; write it back atomically if `write`."""
+        with self._thread_lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _interprocess_lock(self.lock_path):
+                raw = self._read()
+                yield raw
+                if write:
+                    self._write(raw)
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return _empty()
+        try:
+            raw = json.loads(text)
+            if not isinstance(raw, dict) or not isinstance(raw.get("jobs"), dict):
+                raise ValueError("not a journal (no 'jobs' object)")
+        except ValueError as error:
+            self._set_aside(error)
+            return _empty()
+        return raw
+
+    def _set_aside(self, error: Exception) -> None:
+        """Keep the unreadable file for a person to look at, and start a fresh journal."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        counter = 1
+        while backup.exists():
+            backup = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{counter}")
+            counter += 1
+        os.replace(self.path, backup)
+        log.warning(
+            "The jobs journal %s could not be read (%s); kept it as %s and started a new one",
+            self.path,
+            error,
+            backup.name,
+        )
+        self._write(_empty())
+
+    def _write(self, raw: dict[str, Any]) -> None:
+        raw["version"] = JOURNAL_VERSION
+        data = json.dumps(raw, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        fd, temp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+        _fsync_directory(self.path.parent)
+
+
+def _empty() -> dict[str, Any]:
+    return {"version": JOURNAL_VERSION, "jobs": {}}
+
+
+def _parse_job(job_id: str, entry: Any) -> Job | None:
+    try:
+        return Job.from_dict(entry)
+    except (ValueError, TypeError) as error:
+        log.warning("journal entry %s skipped (this version cannot read it): %s", job_id, error)
+        return None
+
+
+def _parse_jobs(raw: dict[str, Any]) -> list[Job]:
+    return [job for job_id, entry in raw["jobs"].items() if (job := _parse_job(job_id, entry)) is not None]
