@@ -1,0 +1,228 @@
+"""Capture the two keyframes: render the sequencer, pick a strip's own picture, or take a file or URL.
+
+Runs on Blender's main thread. Every scene setting a render needs to change is put back
+afterwards, whether the render worked or not. What comes out is raw PNG/JPEG bytes (or a URL);
+fitting and encoding for the request is `core.images.prepare_keyframe`, which needs no bpy and
+can run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import bpy
+
+from ..core.errors import VeoError
+from ..core.images import AspectRatio, ImageError, aspect_for_size, read_image_file
+from . import compat
+from .timeline import Transition
+
+if TYPE_CHECKING:
+    from bpy.types import Scene
+
+
+class CaptureError(VeoError):
+    """A keyframe could not be captured; the scene's settings are as they were."""
+
+
+class SourceKind(StrEnum):
+    RENDER = "render"  # the sequencer's output at that frame, as the preview shows it
+    STRIP = "strip"  # only the strip's own picture at that frame
+    FILE = "file"  # a PNG or JPEG on disk
+    URL = "url"  # an http(s) URL the service fetches itself
+
+
+@dataclass(frozen=True)
+class KeyframeSource:
+    kind: SourceKind = SourceKind.RENDER
+    path: str = ""  # for FILE
+    url: str = ""  # for URL
+
+
+@dataclass(frozen=True)
+class CapturedKeyframe:
+    kind: SourceKind
+    # Where the picture came from, for the inserted strip's custom properties.
+    description: str
+    data: bytes | None  # PNG or JPEG bytes; None for a URL
+    url: str | None = None
+
+
+def output_size(scene: Scene) -> tuple[int, int]:
+    """The scene's output size in pixels at 100 % (what a render capture produces)."""
+    return scene.render.resolution_x, scene.render.resolution_y
+
+
+def resolve_aspect_ratio(scene: Scene, requested: str) -> AspectRatio:
+    """ "auto" follows the scene's output shape; "16:9" and "9:16" are taken as they are."""
+    if requested == "auto":
+        return aspect_for_size(*output_size(scene))
+    try:
+        return AspectRatio(requested)
+    except ValueError:
+        raise CaptureError(f"Aspect ratio must be auto, 16:9 or 9:16, got '{requested}'") from None
+
+
+# --- keeping the scene's settings --------------------------------------------------------------------
+
+
+class _SettingsGuard:
+    """Records each setting before it is changed and restores all of them, newest first."""
+
+    def __init__(self) -> None:
+        self._restores: list[Callable[[], None]] = []
+
+    def set_attribute(self, owner: Any, name: str, value: Any) -> None:
+        previous = getattr(owner, name)
+        self._restores.append(lambda: setattr(owner, name, previous))
+        setattr(owner, name, value)
+
+    def on_restore(self, restore: Callable[[], None]) -> None:
+        self._restores.append(restore)
+
+    def restore(self) -> None:
+        failures: list[str] = []
+        for restore in reversed(self._restores):
+            # Keep going: one setting that will not go back must not leave the others changed.
+            try:
+                restore()
+            except Exception as error:
+                failures.append(str(error))
+        self._restores.clear()
+        if failures:
+            raise CaptureError(f"Some scene settings could not be restored: {'; '.join(failures)}")
+
+
+@contextlib.contextmanager
+def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_SettingsGuard]:
+    guard = _SettingsGuard()
+    render = scene.render
+    saved_frame, saved_subframe = scene.frame_current, scene.frame_subframe
+    guard.on_restore(lambda: scene.frame_set(saved_frame, subframe=saved_subframe))
+    saved_output = compat.image_output_state(render.image_settings)
+    guard.on_restore(lambda: compat.restore_image_output(render.image_settings, saved_output))
+    try:
+        guard.set_attribute(render, "filepath", output_path)
+        guard.set_attribute(render, "resolution_percentage", 100)
+        guard.set_attribute(render, "use_sequencer", True)
+        # Burnt-in metadata is an output option the preview never shows.
+        guard.set_attribute(render, "use_stamp", False)
+        compat.set_image_output(render.image_settings, "PNG")
+        scene.frame_set(frame)
+        yield guard
+    finally:
+        guard.restore()
+
+
+def _render_still(scene: Scene) -> None:
+    """Render the scene's current frame to its output path (a separate function so tests can fail it)."""
+    bpy.ops.render.render(write_still=True, scene=scene.name)
+
+
+def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
+    """PNG bytes of the sequencer's output at `frame`, at the scene's output size.
+
+    With `solo_strip`, every other channel is muted, so only that strip's picture shows.
+    """
+    with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
+        output_path = str(Path(folder) / f"frame_{frame}.png")
+        try:
+            with _render_settings(scene, frame, output_path) as guard:
+                if solo_strip is not None:
+                    _solo(scene, solo_strip, guard)
+                _render_still(scene)
+        except VeoError:
+            raise
+        except Exception as error:
+            raise CaptureError(f"Rendering frame {frame} failed: {str(error).strip()}") from error
+        written = Path(output_path)
+        if not written.is_file():
+            raise CaptureError(f"Rendering frame {frame} wrote no image")
+        return written.read_bytes()
+
+
+def _solo(scene: Scene, strip_name: str, guard: _SettingsGuard) -> None:
+    editor = scene.sequence_editor
+    strip = None if editor is None else compat.strip_collection(editor).get(strip_name)
+    if editor is None or strip is None:
+        raise CaptureError(f"Strip '{strip_name}' is not on the timeline")
+    for channel in range(1, compat.MAX_CHANNEL + 1):
+        guard.set_attribute(editor.channels[channel], "mute", channel != strip.channel)
+    # Its own picture is wanted even when the editor has it muted for now.
+    guard.set_attribute(strip, "mute", False)
+
+
+# --- one keyframe ------------------------------------------------------------------------------------
+
+
+def _image_strip_file(strip: Any, frame: int) -> Path | None:
+    element = strip.strip_elem_from_frame(frame)
+    if element is None:
+        return None
+    return Path(bpy.path.abspath(strip.directory)) / element.filename
+
+
+def capture_keyframe(
+    scene: Scene, frame: int, source: KeyframeSource, strip_name: str | None = None
+) -> CapturedKeyframe:
+    """One keyframe at `frame`; `strip_name` is the strip a STRIP source takes its picture from."""
+    if source.kind is SourceKind.URL:
+        scheme = urlsplit(source.url).scheme.lower()
+        if scheme not in ("http", "https") or not urlsplit(source.url).netloc:
+            raise CaptureError(f"Keyframe URL must be an http(s) address, got '{source.url}'")
+        return CapturedKeyframe(SourceKind.URL, f"url {source.url}", data=None, url=source.url)
+    if source.kind is SourceKind.FILE:
+        path = Path(bpy.path.abspath(source.path))
+        return CapturedKeyframe(SourceKind.FILE, f"file '{path}'", data=read_image_file(path))
+    if source.kind is SourceKind.RENDER:
+        return CapturedKeyframe(
+            SourceKind.RENDER, f"render of frame {frame}", data=render_frame(scene, frame)
+        )
+    if strip_name is None:
+        raise CaptureError("A strip keyframe needs the strip to take it from")
+    editor = scene.sequence_editor
+    strip = None if editor is None else compat.strip_collection(editor).get(strip_name)
+    if strip is None:
+        raise CaptureError(f"Strip '{strip_name}' is not on the timeline")
+    if strip.type == "IMAGE":
+        image_path = _image_strip_file(strip, frame)
+        if image_path is not None:
+            try:
+                data = read_image_file(image_path)
+            except ImageError:
+                pass  # EXR, TIFF, too big...: render the strip alone instead, below.
+            else:
+                return CapturedKeyframe(
+                    SourceKind.STRIP, f"strip '{strip_name}' file '{image_path}'", data=data
+                )
+    return CapturedKeyframe(
+        SourceKind.STRIP,
+        f"strip '{strip_name}' at frame {frame}",
+        data=render_frame(scene, frame, solo_strip=strip_name),
+    )
+
+
+def capture_transition_keyframes(
+    scene: Scene,
+    transition: Transition,
+    first: KeyframeSource = KeyframeSource(),
+    last: KeyframeSource = KeyframeSource(),
+) -> tuple[CapturedKeyframe, CapturedKeyframe]:
+    """Keyframe A (the left strip's last frame) and keyframe B (the right strip's first frame)."""
+    captured = []
+    for side, frame, strip_name, source in (
+        ("First", transition.first_frame, transition.left_name, first),
+        ("Last", transition.last_frame, transition.right_name, last),
+    ):
+        try:
+            captured.append(capture_keyframe(scene, frame, source, strip_name))
+        except VeoError as error:
+            raise CaptureError(f"{side} keyframe: {error}") from error
+    return captured[0], captured[1]

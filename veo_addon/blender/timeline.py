@@ -1,0 +1,730 @@
+"""Read and write the sequencer: find the transition, make room, insert the clip and its takes.
+
+Everything here runs on Blender's main thread and talks to the data API only (no operators),
+so it works the same in the UI and in background mode. A refusal is a `TimelineError` with one
+line for the user, raised before anything changes; if something fails half-way, what was done
+is undone before the error propagates, so the timeline is never left half-edited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import struct
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import bpy
+
+from ..core.errors import VeoError
+from ..core.timing import FitMode, FitPlan, Gap, SpeedControl, clip_scene_frames, frame_rate, plan_fit
+from . import compat
+
+if TYPE_CHECKING:
+    from bpy.types import Scene, Strip
+
+
+class TimelineError(VeoError):
+    """The timeline cannot take the transition as asked; nothing was changed."""
+
+
+# Custom property names on every strip the add-on inserts.
+PROP_PREFIX = "veo_"
+PROP_TASK_ID = "veo_task_id"
+PROP_PROMPT = "veo_prompt"
+PROP_NEGATIVE_PROMPT = "veo_negative_prompt"
+PROP_SEED = "veo_seed"
+PROP_REQUEST = "veo_request"
+PROP_FIRST_KEYFRAME = "veo_first_keyframe"
+PROP_LAST_KEYFRAME = "veo_last_keyframe"
+PROP_TAKE_GROUP = "veo_take_group"
+PROP_TAKE_INDEX = "veo_take_index"
+PROP_TAKE_COUNT = "veo_take_count"
+PROP_ROLE = "veo_role"
+PROP_FIT_MODE = "veo_fit_mode"
+
+ROLE_CLIP = "clip"
+ROLE_SPEED = "speed"
+ROLE_SOUND = "sound"
+
+# ID properties hold C ints; Veo seeds go up to 2**32 - 1, so larger numbers are kept as text.
+_ID_PROPERTY_INT_MAX = 2**31 - 1
+
+
+# --- finding the transition ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The frames between two strips. Keyframe A is `first_frame`, keyframe B is `last_frame`."""
+
+    left_name: str
+    right_name: str
+    left_channel: int
+    right_channel: int
+    # The left strip's last visible frame and the right strip's first visible frame.
+    first_frame: int
+    last_frame: int
+    rate: Fraction
+
+    @property
+    def gap(self) -> Gap:
+        return Gap(start=self.first_frame + 1, end=self.last_frame, rate=self.rate)
+
+    @property
+    def gap_frames(self) -> int:
+        return self.gap.frames
+
+    @property
+    def gap_seconds(self) -> float:
+        return self.gap.seconds
+
+    @property
+    def is_adjacent(self) -> bool:
+        return self.gap_frames == 0
+
+
+def scene_rate(scene: Scene) -> Fraction:
+    return frame_rate(scene.render.fps, scene.render.fps_base)
+
+
+def _strip_label(strip: Any) -> str:
+    first, last = compat.visible_start(strip), compat.visible_end(strip) - 1
+    return f"'{strip.name}' (channel {strip.channel}, frames {first}–{last})"
+
+
+def _is_picture(strip: Any) -> bool:
+    """Strips that show something; sound strips (a music bed under the cut) never bound a gap."""
+    return bool(strip.type != "SOUND")
+
+
+def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
+    """The transition between two strips, whichever order they are given in."""
+    if first.name == second.name:
+        raise TimelineError(f"Pick two different strips; both are {_strip_label(first)}")
+    left, right = sorted(
+        (first, second), key=lambda strip: (compat.visible_start(strip), compat.visible_end(strip))
+    )
+    overlap = compat.visible_end(left) - compat.visible_start(right)
+    if overlap > 0:
+        raise TimelineError(
+            f"Strips {_strip_label(left)} and {_strip_label(right)} overlap by {overlap} frames; "
+            "there is no gap between them"
+        )
+    return Transition(
+        left_name=left.name,
+        right_name=right.name,
+        left_channel=left.channel,
+        right_channel=right.channel,
+        first_frame=compat.visible_end(left) - 1,
+        last_frame=compat.visible_start(right),
+        rate=scene_rate(scene),
+    )
+
+
+def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transition:
+    """The gap under `frame` (the playhead by default), bounded by strips on any channel."""
+    playhead = scene.frame_current if frame is None else frame
+    pictures = [strip for strip in compat.top_level_strips(scene) if _is_picture(strip)]
+    covering = [s for s in pictures if compat.visible_start(s) <= playhead < compat.visible_end(s)]
+    if covering:
+        top = max(covering, key=lambda strip: strip.channel)
+        raise TimelineError(f"Frame {playhead} is not in a gap: strip {_strip_label(top)} covers it")
+    before = [s for s in pictures if compat.visible_end(s) <= playhead]
+    after = [s for s in pictures if compat.visible_start(s) > playhead]
+    if not before:
+        raise TimelineError(
+            f"No strip ends at or before frame {playhead}; put the playhead in a gap between two strips"
+        )
+    if not after:
+        raise TimelineError(
+            f"No strip starts after frame {playhead}; put the playhead in a gap between two strips"
+        )
+    # Ties go to the top channel: that is the picture the preview shows.
+    left = max(before, key=lambda strip: (compat.visible_end(strip), strip.channel))
+    right = min(after, key=lambda strip: (compat.visible_start(strip), -strip.channel))
+    return find_transition(scene, left, right)
+
+
+def find_transition_from_selection(scene: Scene) -> Transition:
+    """Two selected strips, or, with none selected, the gap under the playhead."""
+    selected = [strip for strip in compat.top_level_strips(scene) if strip.select and _is_picture(strip)]
+    if not selected:
+        return find_transition_at_frame(scene)
+    if len(selected) != 2:
+        names = ", ".join(f"'{strip.name}'" for strip in selected)
+        raise TimelineError(
+            f"Select exactly two strips (or none, to use the gap under the playhead); selected: {names}"
+        )
+    return find_transition(scene, selected[0], selected[1])
+
+
+def _strip_named(scene: Scene, name: str) -> Any:
+    editor = scene.sequence_editor
+    strip = None if editor is None else compat.strip_collection(editor).get(name)
+    if strip is None:
+        raise TimelineError(f"Strip '{name}' is no longer on the timeline")
+    return strip
+
+
+def refresh_transition(scene: Scene, transition: Transition) -> Transition:
+    """The transition between the same two strips as they are now (they may have been moved)."""
+    return find_transition(
+        scene, _strip_named(scene, transition.left_name), _strip_named(scene, transition.right_name)
+    )
+
+
+# --- the clip file ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipInfo:
+    """What the MP4's own header says, read without Blender (so before touching the timeline)."""
+
+    path: Path
+    frame_count: int
+    duration_seconds: float
+    has_audio: bool
+
+    @property
+    def fps(self) -> float:
+        return self.frame_count / self.duration_seconds if self.duration_seconds > 0 else 0.0
+
+
+def probe_clip(path: str | Path) -> ClipInfo:
+    """Frame count, duration and audio presence from the MP4 boxes; refuses anything else."""
+    clip_path = Path(path)
+    if not clip_path.is_file():
+        raise TimelineError(f"Clip file '{clip_path}' does not exist")
+    try:
+        with clip_path.open("rb") as stream:
+            header = stream.read(12)
+            if len(header) < 12 or header[4:8] != b"ftyp":
+                raise TimelineError(f"Clip file '{clip_path}' is not an MP4 video")
+            moov = _read_top_level_box(stream, b"moov")
+    except OSError as error:
+        raise TimelineError(f"Clip file '{clip_path}' cannot be read: {error.strerror or error}") from error
+    if moov is None:
+        raise TimelineError(
+            f"Clip file '{clip_path}' is incomplete (no 'moov' box): the download may have stopped"
+        )
+    video: tuple[int, float] | None = None
+    has_audio = False
+    for kind, start, end in _boxes(moov, 0, len(moov)):
+        if kind != b"trak":
+            continue
+        track = _read_track(moov, start, end)
+        if track is None:
+            continue
+        handler, sample_count, seconds = track
+        if handler == b"vide" and video is None:
+            video = (sample_count, seconds)
+        elif handler == b"soun" and sample_count > 0:
+            has_audio = True
+    if video is None or video[0] < 1 or video[1] <= 0:
+        raise TimelineError(f"Clip file '{clip_path}' has no video track")
+    return ClipInfo(path=clip_path, frame_count=video[0], duration_seconds=video[1], has_audio=has_audio)
+
+
+def _read_top_level_box(stream: BinaryIO, wanted: bytes) -> bytes | None:
+    # Walk by seeking: the media data ('mdat') may come before 'moov' and is never read.
+    stream.seek(0)
+    while True:
+        header = stream.read(8)
+        if len(header) < 8:
+            return None
+        size, kind = struct.unpack(">I4s", header)
+        header_size = 8
+        if size == 1:
+            size = struct.unpack(">Q", stream.read(8))[0]
+            header_size = 16
+        if kind == wanted:
+            body_size = None if size == 0 else size - header_size
+            return stream.read() if body_size is None else stream.read(body_size)
+        if size == 0:
+            return None
+        if size < header_size:
+            return None
+        stream.seek(size - header_size, os.SEEK_CUR)
+
+
+def _boxes(data: bytes, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    position = start
+    while position + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, position)
+        header_size = 8
+        if size == 1:
+            if position + 16 > end:
+                return
+            size = struct.unpack_from(">Q", data, position + 8)[0]
+            header_size = 16
+        elif size == 0:
+            size = end - position
+        if size < header_size or position + size > end:
+            return
+        yield kind, position + header_size, position + size
+        position += size
+
+
+def _child(data: bytes, start: int, end: int, path: Sequence[bytes]) -> tuple[int, int] | None:
+    for kind, child_start, child_end in _boxes(data, start, end):
+        if kind == path[0]:
+            return (
+                (child_start, child_end) if len(path) == 1 else _child(data, child_start, child_end, path[1:])
+            )
+    return None
+
+
+def _read_track(data: bytes, start: int, end: int) -> tuple[bytes, int, float] | None:
+    """(handler type, sample count, seconds) of one 'trak', or None when a box is missing."""
+    handler_box = _child(data, start, end, [b"mdia", b"hdlr"])
+    media_header = _child(data, start, end, [b"mdia", b"mdhd"])
+    sizes = _child(data, start, end, [b"mdia", b"minf", b"stbl", b"stsz"]) or _child(
+        data, start, end, [b"mdia", b"minf", b"stbl", b"stz2"]
+    )
+    if handler_box is None or media_header is None or sizes is None:
+        return None
+    handler = data[handler_box[0] + 8 : handler_box[0] + 12]
+    header_start = media_header[0]
+    if data[header_start] == 1:
+        timescale, duration = struct.unpack_from(">IQ", data, header_start + 20)
+    else:
+        timescale, duration = struct.unpack_from(">II", data, header_start + 12)
+    sample_count = struct.unpack_from(">I", data, sizes[0] + 8)[0]
+    return handler, sample_count, (duration / timescale if timescale else 0.0)
+
+
+# --- provenance ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClipProvenance:
+    """What made a clip; stored on each inserted strip as custom properties."""
+
+    task_id: str
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    # Every request parameter (resolution, aspect ratio, duration, ...); images are left out.
+    request_params: Mapping[str, Any] = field(default_factory=dict)
+    first_keyframe_source: str = ""
+    last_keyframe_source: str = ""
+
+
+def _id_property_value(value: Any) -> Any:
+    """`value` as something an ID property can hold, or None to leave it out."""
+    if value is None or isinstance(value, bytes | bytearray):
+        return None
+    if isinstance(value, Enum):
+        return _id_property_value(value.value)
+    if isinstance(value, bool | float | str):
+        return value
+    if isinstance(value, int):
+        return value if -_ID_PROPERTY_INT_MAX - 1 <= value <= _ID_PROPERTY_INT_MAX else str(value)
+    if isinstance(value, Mapping):
+        converted = {str(key): _id_property_value(item) for key, item in value.items()}
+        return {key: item for key, item in converted.items() if item is not None}
+    if isinstance(value, list | tuple):
+        items = [_id_property_value(item) for item in value]
+        # ID property arrays must be of one type; mixed ones are kept as text.
+        kept = [item for item in items if item is not None]
+        if len({type(item) for item in kept}) > 1:
+            return [str(item) for item in kept]
+        return kept
+    return str(value)
+
+
+def _write_provenance(
+    strip: Any,
+    provenance: ClipProvenance,
+    group: str,
+    take_index: int,
+    take_count: int,
+    role: str,
+    fit: FitMode,
+) -> None:
+    strip[PROP_TASK_ID] = provenance.task_id
+    strip[PROP_PROMPT] = provenance.prompt
+    strip[PROP_NEGATIVE_PROMPT] = provenance.negative_prompt
+    # Text, because seeds reach 2**32 - 1 and ID property ints stop at 2**31 - 1.
+    strip[PROP_SEED] = "" if provenance.seed is None else str(provenance.seed)
+    strip[PROP_REQUEST] = _id_property_value(dict(provenance.request_params)) or {}
+    strip[PROP_FIRST_KEYFRAME] = provenance.first_keyframe_source
+    strip[PROP_LAST_KEYFRAME] = provenance.last_keyframe_source
+    strip[PROP_TAKE_GROUP] = group
+    strip[PROP_TAKE_INDEX] = take_index
+    strip[PROP_TAKE_COUNT] = take_count
+    strip[PROP_ROLE] = role
+    strip[PROP_FIT_MODE] = fit.value
+
+
+def read_provenance(strip: Any) -> dict[str, Any]:
+    """The add-on's custom properties of `strip` as plain Python values (empty if it has none)."""
+    result: dict[str, Any] = {}
+    for key in strip.keys():  # noqa: SIM118 - Blender structs are not iterable like dicts
+        if key.startswith(PROP_PREFIX):
+            value = strip[key]
+            result[key] = value.to_dict() if hasattr(value, "to_dict") else value
+    return result
+
+
+# --- inserting -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InsertedTake:
+    index: int
+    clip_name: str
+    clip_channel: int
+    speed_name: str | None
+    sound_name: str | None
+    plan: FitPlan
+
+
+@dataclass(frozen=True)
+class InsertedTransition:
+    group: str
+    start: int
+    end: int  # exclusive
+    takes: tuple[InsertedTake, ...]
+    made_room: int  # frames everything after the cut was moved right by (0 when not needed)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def live(self) -> InsertedTake:
+        return self.takes[0]
+
+
+class _ChannelAllocator:
+    """Hands out free, unlocked channels over one frame range, each above the last one handed out."""
+
+    def __init__(self, scene: Scene, start: int, end: int, lowest: int, ignored: set[str]) -> None:
+        editor = scene.sequence_editor
+        assert editor is not None
+        self._locked = {index for index in range(1, compat.MAX_CHANNEL + 1) if editor.channels[index].lock}
+        self._occupied = {
+            strip.channel
+            for strip in compat.top_level_strips(scene)
+            if strip.name not in ignored
+            and compat.visible_start(strip) < end
+            and compat.visible_end(strip) > start
+        }
+        self._next = lowest
+        self.lowest = lowest
+        self.start = start
+        self.end = end
+
+    def is_free(self, channel: int) -> bool:
+        return channel not in self._locked and channel not in self._occupied
+
+    def take(self) -> int:
+        channel = self._next
+        while channel <= compat.MAX_CHANNEL and not self.is_free(channel):
+            channel += 1
+        if channel > compat.MAX_CHANNEL:
+            raise TimelineError(
+                f"No free unlocked channel at or above channel {self.lowest} "
+                f"for frames {self.start}–{self.end - 1}"
+            )
+        self._occupied.add(channel)
+        self._next = channel + 1
+        return channel
+
+    def count_available(self) -> int:
+        return sum(1 for channel in range(self._next, compat.MAX_CHANNEL + 1) if self.is_free(channel))
+
+
+class _Undo:
+    """Steps to take back, newest first, if the insertion fails half-way."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Any]] = []
+
+    def add(self, description: str, step: Any) -> None:
+        self._steps.append((description, step))
+
+    def run(self) -> None:
+        for _description, step in reversed(self._steps):
+            # Best effort: one failed undo step must not hide the original error or stop the rest.
+            with contextlib.suppress(Exception):
+                step()
+
+
+def _strips_to_move(scene: Scene, cut: int) -> tuple[list[Any], list[Any]]:
+    """Strips from the cut onward, and the effects that will follow them (Blender moves an effect
+    with its inputs, so moving it too would move it twice)."""
+    strips = compat.top_level_strips(scene)
+    moved = [s for s in strips if compat.visible_start(s) >= cut and not compat.effect_inputs(s)]
+    moved_names = {strip.name for strip in moved}
+    followers = [
+        strip
+        for strip in strips
+        if compat.effect_inputs(strip)
+        and all(source.name in moved_names for source in compat.effect_inputs(strip))
+    ]
+    return moved, followers
+
+
+def _check_movable(scene: Scene, strips: Iterable[Any]) -> None:
+    editor = scene.sequence_editor
+    assert editor is not None
+    for strip in strips:
+        if strip.lock:
+            raise TimelineError(f"Cannot make room: strip {_strip_label(strip)} is locked")
+        if editor.channels[strip.channel].lock:
+            raise TimelineError(f"Cannot make room: strip {_strip_label(strip)} is on a locked channel")
+
+
+def _make_room(scene: Scene, cut: int, frames: int, strips: list[Any], undo: _Undo) -> None:
+    """Move `strips`, the markers from `cut` on, and a scene end past the cut, right by `frames`."""
+    # Right-most first: each strip moves into space already vacated, so Blender never sees an
+    # overlap (it would "shuffle" the strip to another channel).
+    for strip in sorted(strips, key=compat.visible_start, reverse=True):
+        compat.move_strip(strip, frames)
+        undo.add(f"move {strip.name} back", lambda moved=strip: compat.move_strip(moved, -frames))
+    for marker in scene.timeline_markers:
+        if marker.frame >= cut:
+            marker.frame += frames
+            undo.add("move marker back", lambda moved=marker: setattr(moved, "frame", moved.frame - frames))
+    if scene.frame_end >= cut:
+        scene.frame_end += frames
+        undo.add("restore scene end", lambda: setattr(scene, "frame_end", scene.frame_end - frames))
+
+
+def _clip_path_for_blend(path: Path) -> str:
+    """Relative to the .blend when it is saved (so the project can move), absolute otherwise."""
+    absolute = str(path.resolve())
+    if bpy.data.filepath:
+        return bpy.path.relpath(absolute)
+    return absolute
+
+
+def insert_clip(
+    scene: Scene,
+    transition: Transition,
+    clip_paths: Sequence[str | Path],
+    provenance: ClipProvenance,
+    *,
+    fit_mode: FitMode | str = FitMode.STRETCH,
+    make_room: bool = False,
+    with_audio: bool | None = None,
+) -> InsertedTransition:
+    """Insert the clip (and any extra samples as muted takes) into the transition's gap.
+
+    `clip_paths[0]` becomes the live take; the rest go above it, muted, in sample order.
+    `with_audio` None means "if the file has an audio track". Adjacent strips need
+    `make_room`, which moves everything from the right strip onward right by the clip's length.
+    """
+    if not clip_paths:
+        raise TimelineError("No clip to insert")
+    fit = FitMode(fit_mode)
+    current = refresh_transition(scene, transition)
+    if current != transition:
+        raise TimelineError(
+            f"The strips '{transition.left_name}' and '{transition.right_name}' moved since the transition "
+            "was chosen; choose it again"
+        )
+    clips = [probe_clip(path) for path in clip_paths]
+    rate = current.rate
+    cut = current.last_frame
+    editor = scene.sequence_editor
+    assert editor is not None  # refresh_transition found the strips
+
+    to_move: list[Any] = []
+    followers: list[Any] = []
+    if current.is_adjacent:
+        if not make_room:
+            raise TimelineError(
+                f"Strips '{current.left_name}' and '{current.right_name}' touch (no gap at frame {cut}); "
+                'turn on "make room" to push the right side along'
+            )
+        room = clip_scene_frames(clips[0].duration_seconds, rate)
+        to_move, followers = _strips_to_move(scene, cut)
+        _check_movable(scene, to_move)
+        start, end = cut, cut + room
+    else:
+        room = 0
+        start, end = current.gap.start, current.gap.end
+    strip_frames = end - start
+
+    plans = [plan_fit(strip_frames, clip.frame_count, rate, fit, clip.fps) for clip in clips]
+    audio_flags = [clip.has_audio if with_audio is None else with_audio and clip.has_audio for clip in clips]
+    needed = sum(
+        1 + plan.needs_speed_effect + has_audio for plan, has_audio in zip(plans, audio_flags, strict=True)
+    )
+    moving_names = {strip.name for strip in (*to_move, *followers)}
+    allocator = _ChannelAllocator(scene, start, end, current.left_channel, moving_names)
+    available = allocator.count_available()
+    if available < needed:
+        raise TimelineError(
+            f"No free unlocked channel at or above channel {current.left_channel} "
+            f"for frames {start}–{end - 1}: {needed} needed, {available} free"
+        )
+
+    group = uuid.uuid4().hex
+    collection = compat.strip_collection(editor)
+    undo = _Undo()
+    warnings: list[str] = []
+    takes: list[InsertedTake] = []
+    try:
+        if to_move:
+            _make_room(scene, cut, room, to_move, undo)
+        for index, (clip, plan, has_audio) in enumerate(zip(clips, plans, audio_flags, strict=True)):
+            take, take_warnings = _insert_take(
+                scene, collection, allocator, undo, clip, plan, fit, has_audio, start, index, len(clips)
+            )
+            for strip_name in filter(None, (take.clip_name, take.speed_name, take.sound_name)):
+                _write_provenance(
+                    collection[strip_name], provenance, group, index, len(clips), _role(take, strip_name), fit
+                )
+            warnings.extend(take_warnings)
+            takes.append(take)
+    except BaseException as error:
+        undo.run()
+        if isinstance(error, VeoError):
+            raise
+        if isinstance(error, Exception):
+            raise TimelineError(f"Inserting the clip failed and was undone: {error}") from error
+        raise
+    return InsertedTransition(
+        group=group, start=start, end=end, takes=tuple(takes), made_room=room, warnings=tuple(warnings)
+    )
+
+
+def _role(take: InsertedTake, strip_name: str) -> str:
+    if strip_name == take.speed_name:
+        return ROLE_SPEED
+    if strip_name == take.sound_name:
+        return ROLE_SOUND
+    return ROLE_CLIP
+
+
+def _remove_strip(collection: Any, name: str) -> None:
+    strip = collection.get(name)
+    if strip is None:
+        return
+    sound = getattr(strip, "sound", None)
+    collection.remove(strip)
+    # A sound strip brings a Sound datablock; leaving it would be an orphan from a failed insert.
+    if sound is not None and sound.users == 0:
+        bpy.data.sounds.remove(sound)
+
+
+def _insert_take(
+    scene: Scene,
+    collection: Any,
+    allocator: _ChannelAllocator,
+    undo: _Undo,
+    clip: ClipInfo,
+    plan: FitPlan,
+    fit: FitMode,
+    has_audio: bool,
+    start: int,
+    index: int,
+    take_count: int,
+) -> tuple[InsertedTake, list[str]]:
+    base_name = f"Veo take {index + 1}" if take_count > 1 else "Veo clip"
+    filepath = _clip_path_for_blend(clip.path)
+    warnings: list[str] = []
+
+    movie = collection.new_movie(
+        name=base_name, filepath=filepath, channel=allocator.take(), frame_start=start
+    )
+    movie_name = movie.name
+    undo.add(f"remove {movie_name}", lambda: _remove_strip(collection, movie_name))
+    if compat.content_duration(movie) < 2:
+        # Blender makes a one-frame placeholder when it cannot decode the file.
+        raise TimelineError(f"Blender cannot read the clip '{clip.path}' as a movie")
+    # Right away, before anything else: until trimmed, the strip may run over the right strip.
+    compat.set_visible_duration(movie, plan.strip_frames)
+    if compat.content_duration(movie) != clip.frame_count:
+        # Retiming is computed from the file's frame count; follow what Blender actually reads.
+        plan = plan_fit(plan.strip_frames, compat.content_duration(movie), scene_rate(scene), fit, clip.fps)
+
+    speed_name = None
+    if plan.needs_speed_effect:
+        speed: Any = compat.new_effect(
+            collection,
+            name=f"{base_name} speed",
+            effect_type="SPEED",
+            channel=allocator.take(),
+            frame_start=start,
+            length=plan.strip_frames,
+            input1=movie,
+        )
+        speed_name = speed.name
+        undo.add(f"remove {speed_name}", lambda: _remove_strip(collection, speed_name))
+        speed.speed_control = plan.speed_control.value
+        if plan.speed_control is SpeedControl.MULTIPLY:
+            speed.speed_factor = plan.speed_factor
+
+    sound_name = None
+    if has_audio:
+        sound_channel = allocator.take()
+        try:
+            sound = collection.new_sound(
+                name=f"{base_name} sound", filepath=filepath, channel=sound_channel, frame_start=start
+            )
+        except RuntimeError as error:
+            # Builds without audio support (the 4.2 bpy wheel) refuse; the picture is still wanted.
+            warnings.append(f"The clip's sound was not added: {str(error).strip()}")
+        else:
+            sound_name = sound.name
+            undo.add(f"remove {sound_name}", lambda: _remove_strip(collection, sound_name))
+            compat.set_visible_duration(sound, plan.strip_frames)
+
+    if index > 0:
+        for name in filter(None, (movie_name, speed_name, sound_name)):
+            collection[name].mute = True
+    take = InsertedTake(
+        index=index,
+        clip_name=movie_name,
+        clip_channel=movie.channel,
+        speed_name=speed_name,
+        sound_name=sound_name,
+        plan=plan,
+    )
+    return take, warnings
+
+
+# --- takes -----------------------------------------------------------------------------------------
+
+
+def take_group_of(strip: Any) -> str | None:
+    value = strip.get(PROP_TAKE_GROUP)
+    return str(value) if value else None
+
+
+def take_strips(scene: Scene, group: str) -> dict[int, list[Any]]:
+    """The strips of each take of one insertion, by take index."""
+    takes: dict[int, list[Any]] = {}
+    for strip in compat.top_level_strips(scene):
+        if strip.get(PROP_TAKE_GROUP) == group:
+            takes.setdefault(int(strip[PROP_TAKE_INDEX]), []).append(strip)
+    return dict(sorted(takes.items()))
+
+
+def live_take(scene: Scene, group: str) -> int | None:
+    """The index of the take that plays (its clip is not muted), or None if all are muted."""
+    for index, strips in take_strips(scene, group).items():
+        if any(strip.get(PROP_ROLE) == ROLE_CLIP and not strip.mute for strip in strips):
+            return index
+    return None
+
+
+def set_live_take(scene: Scene, group: str, take_index: int) -> None:
+    """Make take `take_index` the one that plays; every other take of the group is muted."""
+    takes = take_strips(scene, group)
+    if not takes:
+        raise TimelineError("Those takes are no longer on the timeline")
+    if take_index not in takes:
+        available = ", ".join(str(index + 1) for index in takes)
+        raise TimelineError(f"There is no take {take_index + 1}; the takes are {available}")
+    for index, strips in takes.items():
+        for strip in strips:
+            strip.mute = index != take_index
