@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -500,3 +501,63 @@ def test_the_api_key_appears_in_no_journal_message_or_log(
     assert keyed_highway.submit_count == 2
     for text in (journal.path.read_text(), caplog.text, *messages):
         assert FAKE_API_KEY not in text and "sk-WRONG" not in text
+
+
+# -- stopping early, runner bookkeeping, separate audio ------------------------------------------------
+
+
+def test_stop_while_the_keyframes_are_encoded_sends_nothing(
+    highway: LocalHighway, journal: Journal, clips_dir: Path
+) -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    def slow_build() -> GenerationRequest:
+        started.set()
+        release.wait(10)
+        return make_request()
+
+    runner = JobRunner(
+        new_job(), client_factory(highway.base_url), journal, clips_dir, slow_build, poll_policy=FAST_POLL
+    ).start()
+    assert started.wait(10)
+    runner.stop()
+    release.set()
+    assert runner.wait(10)
+    job = runner.job
+    assert job.state is JobState.FAILED and job.error_kind == "Cancelled"
+    assert "nothing was billed" in job.message
+    assert highway.submit_count == 0 and journal.all() == []
+
+
+def test_one_runner_per_job_and_a_given_client_is_used_as_is(
+    highway: LocalHighway, journal: Journal, clips_dir: Path
+) -> None:
+    highway.gen_seconds = 1.0
+    client = client_factory(highway.base_url)()
+    job = new_job()
+    runner = JobRunner(job, client, journal, clips_dir, make_request, poll_policy=FAST_POLL).start()
+    with pytest.raises(JobStateError):
+        JobRunner(job, client, journal, clips_dir, poll_policy=FAST_POLL).start()
+    assert runner.wait(30) and runner.job.state is JobState.DOWNLOADED
+    # Not closed by the runner: the caller owns a client it passed in.
+    assert client.task_result(runner.job.task_id or "").status.is_terminal
+    client.close()
+
+
+def test_separate_audio_entries_never_cost_the_video(journal: Journal, clips_dir: Path) -> None:
+    with LocalHighway(gen_seconds=0.3, audio_entries=True) as server:
+        runner = JobRunner(
+            new_job(),
+            client_factory(server.base_url),
+            journal,
+            clips_dir,
+            lambda: make_request(generate_audio=True),
+            poll_policy=FAST_POLL,
+        ).start()
+        assert runner.wait(60)
+    job = runner.job
+    assert job.state is JobState.DOWNLOADED and len(job.clip_paths) == 1, job.message
+    # client.download() accepts MP4 only, so a WAV entry is noted, not fatal (see the report).
+    assert len(job.audio_paths) == 1 or "audio track(s) could not be fetched" in job.message
+    assert_clean(clips_dir)
