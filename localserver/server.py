@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .faults import DELIVERY_KINDS, REFUSING_KINDS, TASK_KINDS, Fault, FaultPlan, FaultSpecError, make_fault
 from .validation import BASE64_FORMS, PERSON_GENERATION, RequestRejected, SubmitParams, validate_submit
-from .video import OUTPUT_SIZES, ClipSpec, encode_clip, encode_wav
+from .video import OUTPUT_SIZES, ClipSpec, EncodingCancelled, encode_clip, encode_wav
 
 logger = logging.getLogger("localserver")
 
@@ -391,9 +391,12 @@ class LocalHighway:
                     sample_index=index,
                     with_audio=params.generate_audio,
                 )
-                task.videos.append(encode_clip(params.image.image, params.last_image.image, spec))
+                clip = encode_clip(params.image.image, params.last_image.image, spec, self._stopping.is_set)
+                task.videos.append(clip)
                 if params.generate_audio and self.audio_entries:
                     task.audios.append(encode_wav(spec))
+        except EncodingCancelled:
+            return
         except Exception as exc:  # reported to the client as a failed task
             logger.exception("encoding task %s failed", task.task_id)
             task.encode_error = f"{type(exc).__name__}: {exc}"

@@ -12,7 +12,7 @@ import io
 import math
 import random
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -125,8 +125,20 @@ def tone_samples(spec: ClipSpec) -> np.ndarray:
     return samples.astype(np.float32)
 
 
-def encode_clip(first_image: Image.Image, last_image: Image.Image, spec: ClipSpec) -> bytes:
-    """Encode one clip to MP4 bytes (H.264 yuv420p, 24 fps, AAC when audio is asked for)."""
+class EncodingCancelled(Exception):
+    """The server stopped while a clip was being encoded."""
+
+
+def encode_clip(
+    first_image: Image.Image,
+    last_image: Image.Image,
+    spec: ClipSpec,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> bytes:
+    """Encode one clip to MP4 bytes (H.264 yuv420p, 24 fps, AAC when audio is asked for).
+
+    `cancelled` is checked between frames, so a stopped server does not keep a CPU busy.
+    """
     first = fit_image(first_image, spec.width, spec.height)
     last = fit_image(last_image, spec.width, spec.height)
     buffer = io.BytesIO()
@@ -147,6 +159,8 @@ def encode_clip(first_image: Image.Image, last_image: Image.Image, spec: ClipSpe
             audio.codec_context.options = {"flags": "+bitexact"}
 
         for index, image in enumerate(render_frames(first, last, spec)):
+            if cancelled():
+                raise EncodingCancelled
             frame = av.VideoFrame.from_image(image)
             frame.pts = index
             frame.time_base = Fraction(1, FPS)
