@@ -18,8 +18,9 @@ ANY_ENDPOINT = "any"
 FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "latency": (ENDPOINTS, {"seconds": 1.0}),
     "429": (ENDPOINTS, {"retry_after": 1}),
-    "500": (ENDPOINTS, {"after_create": False}),
-    "503": (ENDPOINTS, {"after_create": False}),
+    "400": (ENDPOINTS, {"message": "invalid request body"}),
+    "500": (ENDPOINTS, {"after_create": False, "retry_after": None}),
+    "503": (ENDPOINTS, {"after_create": False, "retry_after": None}),
     "401": (ENDPOINTS, {}),
     "403": (ENDPOINTS, {}),
     "no_balance": (ENDPOINTS, {}),
@@ -33,7 +34,7 @@ FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 # Faults that answer instead of the normal handler (checked before auth and validation).
-REFUSING_KINDS = frozenset({"429", "500", "503", "401", "403", "no_balance", "expired"})
+REFUSING_KINDS = frozenset({"400", "429", "500", "503", "401", "403", "no_balance", "expired"})
 # Faults that let the normal handler run, then spoil how its answer is delivered.
 DELIVERY_KINDS = frozenset({"reset", "truncate", "malformed"})
 # Faults that change the fate of a task rather than one HTTP answer.

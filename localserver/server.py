@@ -66,6 +66,22 @@ def error_response(status: int, reason: str, message: str, headers: dict[str, st
     return json_response(status, payload, headers)
 
 
+class HeaderDict(dict[str, str]):
+    """Request headers keyed case-insensitively, as HTTP header names are."""
+
+    def __init__(self, items: dict[str, str] | None = None) -> None:
+        super().__init__({name.lower(): value for name, value in (items or {}).items()})
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
 @dataclass
 class Task:
     """One generation. Its status is worked out from the clock, so polling never changes it."""
@@ -196,6 +212,8 @@ class LocalHighway:
             "other": 0,
         }
         self._submit_bodies: list[Any] = []
+        self._range_requests = 0
+        self._last_download_headers = HeaderDict()
         self._stopping = threading.Event()
         self._httpd: _HighwayHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -275,6 +293,18 @@ class LocalHighway:
             return self._submit_bodies[-1] if self._submit_bodies else None
 
     @property
+    def range_requests(self) -> int:
+        """Download requests that carried a Range header (a client resuming)."""
+        with self._lock:
+            return self._range_requests
+
+    @property
+    def last_download_headers(self) -> HeaderDict:
+        """The last download request's headers (any case); an Authorization value is masked, not dropped."""
+        with self._lock:
+            return HeaderDict(self._last_download_headers)
+
+    @property
     def tasks(self) -> dict[str, Task]:
         with self._lock:
             return dict(self._tasks)
@@ -327,6 +357,16 @@ class LocalHighway:
         with self._lock:
             self._submit_bodies.append(parsed)
         return parsed
+
+    def _record_download_headers(self, headers: dict[str, str]) -> None:
+        masked = {
+            name: ("<redacted>" if name.lower() == "authorization" else value)
+            for name, value in headers.items()
+        }
+        with self._lock:
+            self._last_download_headers = masked
+            if any(name.lower() == "range" for name in headers):
+                self._range_requests += 1
 
     def _sleep(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -624,6 +664,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         number = highway._count_request(endpoint)
+        if endpoint == "download":
+            highway._record_download_headers(dict(self.headers.items()))
         faults = (
             highway.faults.matching(endpoint, number) if endpoint in ("submit", "result", "download") else []
         )
@@ -752,10 +794,13 @@ def _fault_response(fault: Fault) -> Response:
             "rate limit exceeded, retry later",
             {"Retry-After": str(retry_after)},
         )
-    if kind == "500":
-        return error_response(500, "SERVICE_NOT_AVAILABLE", "internal server error")
-    if kind == "503":
-        return error_response(503, "SERVICE_NOT_AVAILABLE", "the service is overloaded, retry later")
+    if kind == "400":
+        return error_response(400, "INVALID_REQUEST_BODY", str(fault.param("message")))
+    if kind in ("500", "503"):
+        retry_after = fault.param("retry_after")
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        message = "internal server error" if kind == "500" else "the service is overloaded, retry later"
+        return error_response(int(kind), "SERVICE_NOT_AVAILABLE", message, headers)
     if kind == "401":
         return error_response(401, "FAILED_TO_AUTH", "authentication failed")
     if kind == "403":

@@ -226,3 +226,18 @@ def test_faults_from_the_constructor_style_spec_string(highway: LocalHighway) ->
     assert result(highway, task_id).status_code == 503
     assert result(highway, task_id).headers["Retry-After"] == "1"
     assert result(highway, task_id).status_code == 200
+
+
+def test_400_fault_carries_the_given_message_and_creates_no_task(highway: LocalHighway) -> None:
+    highway.faults.add("submit", kind="400", message="prompt: contains blocked words")
+    error = assert_error_body(post_submit(highway), 400, "INVALID_REQUEST_BODY")
+    assert error["message"] == "prompt: contains blocked words"
+    assert highway.submit_count == 0
+
+
+def test_503_can_carry_retry_after_too(highway: LocalHighway) -> None:
+    highway.faults.add("submit", nth=1, kind="503", retry_after=0)
+    refused = post_submit(highway)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "0"
+    highway.faults.add("submit", nth=2, kind="503")
+    assert "Retry-After" not in post_submit(highway).headers

@@ -202,3 +202,14 @@ def test_jpeg_keyframes_work_too(highway: LocalHighway) -> None:
     frames = decoded_frames(download(result(highway, task_id).json()["videos"][0]["video_url"]))
     assert_colour_close(frames[0], FIRST_COLOUR)
     assert_colour_close(frames[-1], LAST_COLOUR)
+
+
+def test_download_requests_are_recorded_without_the_key(highway: LocalHighway) -> None:
+    url = generate(highway)["videos"][0]["video_url"]
+    httpx.get(url)
+    assert highway.last_download_headers.get("Authorization") is None  # not needed, and none was sent
+    assert highway.range_requests == 0
+    httpx.get(url, headers={"Range": "bytes=5-", "Authorization": "Bearer secret-value"})
+    assert highway.range_requests == 1
+    assert highway.last_download_headers["authorization"] == "<redacted>"
+    assert "secret-value" not in repr(highway.last_download_headers)
