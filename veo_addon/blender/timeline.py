@@ -435,6 +435,11 @@ class _ChannelAllocator:
         self._next = channel + 1
         return channel
 
+    def give_back(self, channel: int) -> None:
+        """Return the channel last taken when nothing was put on it, so the next strip can use it."""
+        self._occupied.discard(channel)
+        self._next = min(self._next, channel)
+
     def count_available(self) -> int:
         return sum(1 for channel in range(self._next, compat.MAX_CHANNEL + 1) if self.is_free(channel))
 
@@ -632,8 +637,9 @@ def _insert_take(
     filepath = _clip_path_for_blend(clip.path)
     warnings: list[str] = []
 
+    # FIT: a 1280x720 clip fills a 1920x1080 (or 320x180) output the way the keyframes did.
     movie = collection.new_movie(
-        name=base_name, filepath=filepath, channel=allocator.take(), frame_start=start
+        name=base_name, filepath=filepath, channel=allocator.take(), frame_start=start, fit_method="FIT"
     )
     movie_name = movie.name
     undo.add(f"remove {movie_name}", lambda: _remove_strip(collection, movie_name))
@@ -673,6 +679,7 @@ def _insert_take(
         except RuntimeError as error:
             # Builds without audio support (the 4.2 bpy wheel) refuse; the picture is still wanted.
             warnings.append(f"The clip's sound was not added: {str(error).strip()}")
+            allocator.give_back(sound_channel)
         else:
             sound_name = sound.name
             undo.add(f"remove {sound_name}", lambda: _remove_strip(collection, sound_name))
