@@ -363,10 +363,11 @@ class HighwayClient:
         on_progress: Callable[[int, int | None], None] | None = None,
         *,
         task_id: str = "",
+        expect_mp4: bool = True,
     ) -> Path:
         """Stream `url` to `dest`: through a temporary file renamed into place only when the
-        whole file arrived (Content-Length checked, dropped transfers resumed with Range) and
-        starts with an MP4 `ftyp` box. Nothing is left behind on failure."""
+        whole file arrived (Content-Length checked, dropped transfers resumed with Range) and,
+        for videos, starts with an MP4 `ftyp` box. Nothing is left behind on failure."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(dest.name + ".part")
@@ -401,7 +402,8 @@ class HighwayClient:
                 if attempt >= policy.max_attempts:
                     raise failure
                 self._pause(policy.delay(attempt, retry_after), failure)
-            _check_mp4(partial, label)
+            if expect_mp4:
+                _check_mp4(partial, label)
             os.replace(partial, dest)
         finally:
             partial.unlink(missing_ok=True)
@@ -517,6 +519,7 @@ class HighwayClient:
             if status == 416 and received:
                 return received, received  # we already hold every byte
             if status >= 400:
+                response.read()  # a streamed answer must be read before its error body is parsed
                 failure = error_from_response(response)
                 if isinstance(failure, RateLimitedError | ServiceUnavailableError):
                     raise failure

@@ -759,7 +759,7 @@ class JobRunner:
             try:
                 with _lock_for(dest):
                     if not dest.is_file():
-                        client.download(link.url, dest, task_id=task_id)
+                        client.download(link.url, dest, task_id=task_id, expect_mp4=False)
                 paths.append(str(dest))
             except Cancelled:
                 raise
