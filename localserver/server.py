@@ -78,7 +78,7 @@ class HeaderDict(dict[str, str]):
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and super().__contains__(name.lower())
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return super().get(name.lower(), default)
 
 
@@ -359,13 +359,12 @@ class LocalHighway:
         return parsed
 
     def _record_download_headers(self, headers: dict[str, str]) -> None:
-        masked = {
-            name: ("<redacted>" if name.lower() == "authorization" else value)
-            for name, value in headers.items()
-        }
+        masked = HeaderDict(headers)
+        if "authorization" in masked:
+            masked["authorization"] = "<redacted>"
         with self._lock:
             self._last_download_headers = masked
-            if any(name.lower() == "range" for name in headers):
+            if "range" in masked:
                 self._range_requests += 1
 
     def _sleep(self, seconds: float) -> None:
@@ -457,9 +456,10 @@ class LocalHighway:
                 url = f"{self.base_url}{FILES_PREFIX}{task.token}/{task.task_id}_{index}.wav"
                 audios.append({"audio_url": url, "audio_url_ttl": ttl, "audio_type": "wav"})
         completed = task.completed_at()
-        done = status not in (QUEUED, PROCESSING) and completed is not None
         execute_ms = task.submit_time_ms + int(task.queue_seconds * 1000) if status != QUEUED else 0
-        complete_ms = task.submit_time_ms + int((completed - task.created_at) * 1000) if done else 0
+        complete_ms = 0
+        if status not in (QUEUED, PROCESSING) and completed is not None:
+            complete_ms = task.submit_time_ms + int((completed - task.created_at) * 1000)
         debug_info: dict[str, Any] = {
             "submit_time_ms": str(task.submit_time_ms),
             "execute_time_ms": str(execute_ms),
@@ -673,7 +673,9 @@ class _Handler(BaseHTTPRequestHandler):
         for fault in faults:
             if fault.kind == "latency":
                 highway._sleep(float(fault.param("seconds")))
-        body: Any = highway._record_submit_body(raw_body) if endpoint == "submit" else None
+        body: Any = (
+            highway._record_submit_body(raw_body) if (endpoint, method) == ("submit", "POST") else None
+        )
         response = self._refusal(faults, endpoint)
         if response is None:
             response = self._handle(highway, method, endpoint, url.path, url.query, raw_body, body, faults)
