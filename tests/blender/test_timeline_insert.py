@@ -246,8 +246,17 @@ def test_probe_reads_frames_and_audio(timeline):
     info = vse_timeline.probe_clip(with_sound)
     assert (info.frame_count, info.has_audio) == (96, True)
     assert info.duration_seconds == pytest.approx(4.0, abs=0.05)
-    assert info.fps == pytest.approx(24, abs=0.3)
+    assert info.fps == 24.0
     assert not vse_timeline.probe_clip(timeline.clip("b", solid(RED), solid(BLUE), seconds=6.0)).has_audio
+
+
+def test_clip_rate_is_snapped_to_a_whole_rate(tmp_path):
+    almost = vse_timeline.ClipInfo(
+        tmp_path / "a.mp4", frame_count=96, duration_seconds=4.0004, has_audio=False
+    )
+    assert almost.fps == 24.0
+    ntsc = vse_timeline.ClipInfo(tmp_path / "b.mp4", frame_count=96, duration_seconds=4.004, has_audio=False)
+    assert ntsc.fps == pytest.approx(23.976, abs=1e-3)
 
 
 def test_takes_are_muted_above_and_swappable(scene, timeline):

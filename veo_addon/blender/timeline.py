@@ -193,7 +193,12 @@ class ClipInfo:
 
     @property
     def fps(self) -> float:
-        return self.frame_count / self.duration_seconds if self.duration_seconds > 0 else 0.0
+        """Frames per second, snapped to a whole rate when within rounding of one (96 frames over a
+        track duration of 4.0004 s is a 24 fps clip, and must not get a 0.9999x speed effect)."""
+        if self.duration_seconds <= 0:
+            return 0.0
+        measured = self.frame_count / self.duration_seconds
+        return float(round(measured)) if abs(measured - round(measured)) < 0.01 else measured
 
 
 def probe_clip(path: str | Path) -> ClipInfo:
