@@ -15,6 +15,7 @@ from veo_addon.core.request import (
     Base64Form,
     GenerationRequest,
     ImageInput,
+    validate_parameters,
 )
 
 
@@ -195,3 +196,11 @@ def test_fingerprint_changes_with_any_input_and_not_otherwise() -> None:
 def test_repr_does_not_dump_image_bytes() -> None:
     text = repr(make_request())
     assert "image/png" in text and len(text) < 400
+
+
+def test_parameters_can_be_checked_before_any_keyframe_exists() -> None:
+    validate_parameters(prompt="ok", resolution="1080p", duration_seconds=8)
+    with pytest.raises(ValidationError, match="1080p"):
+        validate_parameters(prompt="ok", resolution="1080p", duration_seconds=4)
+    with pytest.raises(ValidationError, match="prompt"):
+        validate_parameters(prompt=" ")

@@ -540,11 +540,7 @@ def insert_clip(
             "was chosen; choose it again"
         )
     clips = [probe_clip(path) for path in clip_paths]
-    rate = current.rate
     cut = current.last_frame
-    editor = scene.sequence_editor
-    assert editor is not None  # refresh_transition found the strips
-
     to_move: list[Any] = []
     followers: list[Any] = []
     if current.is_adjacent:
@@ -553,13 +549,75 @@ def insert_clip(
                 f"Strips '{current.left_name}' and '{current.right_name}' touch (no gap at frame {cut}); "
                 'turn on "make room" to push the right side along'
             )
-        room = clip_scene_frames(clips[0].duration_seconds, rate)
+        room = clip_scene_frames(clips[0].duration_seconds, current.rate)
         to_move, followers = _strips_to_move(scene, cut)
         _check_movable(scene, to_move)
         start, end = cut, cut + room
     else:
         room = 0
         start, end = current.gap.start, current.gap.end
+    return _insert_in_range(
+        scene,
+        start,
+        end,
+        current.left_channel,
+        clips,
+        provenance,
+        fit,
+        with_audio,
+        make_room=(cut, room, to_move, followers) if room else None,
+    )
+
+
+def insert_clip_at_frames(
+    scene: Scene,
+    start: int,
+    end: int,
+    clip_paths: Sequence[str | Path],
+    provenance: ClipProvenance,
+    *,
+    lowest_channel: int = 1,
+    fit_mode: FitMode | str = FitMode.STRETCH,
+    with_audio: bool | None = None,
+) -> InsertedTransition:
+    """Insert the clip over frames `start`..`end` (exclusive) on the lowest free channel at or
+    above `lowest_channel`, whatever strips are around: for a clip whose gap moved or vanished
+    since it was asked for. Nothing existing is moved."""
+    if not clip_paths:
+        raise TimelineError("No clip to insert")
+    if end <= start:
+        raise TimelineError(f"Frames {start}–{end - 1} are not a range to put a clip in")
+    compat.sequence_editor(scene, create=True)
+    clips = [probe_clip(path) for path in clip_paths]
+    return _insert_in_range(
+        scene,
+        start,
+        end,
+        max(1, lowest_channel),
+        clips,
+        provenance,
+        FitMode(fit_mode),
+        with_audio,
+        make_room=None,
+    )
+
+
+def _insert_in_range(
+    scene: Scene,
+    start: int,
+    end: int,
+    lowest_channel: int,
+    clips: Sequence[ClipInfo],
+    provenance: ClipProvenance,
+    fit: FitMode,
+    with_audio: bool | None,
+    *,
+    make_room: tuple[int, int, list[Any], list[Any]] | None,
+) -> InsertedTransition:
+    rate = scene_rate(scene)
+    editor = scene.sequence_editor
+    assert editor is not None
+    cut, room, to_move, followers = make_room or (start, 0, [], [])
     strip_frames = end - start
 
     plans = [plan_fit(strip_frames, clip.frame_count, rate, fit, clip.fps) for clip in clips]
@@ -568,11 +626,11 @@ def insert_clip(
         1 + plan.needs_speed_effect + has_audio for plan, has_audio in zip(plans, audio_flags, strict=True)
     )
     moving_names = {strip.name for strip in (*to_move, *followers)}
-    allocator = _ChannelAllocator(scene, start, end, current.left_channel, moving_names)
+    allocator = _ChannelAllocator(scene, start, end, lowest_channel, moving_names)
     available = allocator.count_available()
     if available < needed:
         raise TimelineError(
-            f"No free unlocked channel at or above channel {current.left_channel} "
+            f"No free unlocked channel at or above channel {lowest_channel} "
             f"for frames {start}–{end - 1}: {needed} needed, {available} free"
         )
 

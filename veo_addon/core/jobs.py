@@ -162,6 +162,9 @@ class Job:
     frame_start: int = 0  # the gap the clip fills
     frame_end: int = 0
     channel: int = 0  # hint; 0 = any free channel
+    # Where the clip goes, as the Blender layer chose it (strip names, keyframe frames, fit);
+    # opaque to the core, kept so a resumed job inserts where the user asked.
+    placement: dict[str, Any] = field(default_factory=dict)
     clip_paths: list[str] = field(default_factory=list)
     audio_paths: list[str] = field(default_factory=list)
     seed: int | None = None
@@ -269,7 +272,7 @@ class Job:
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
         values["job_id"] = str(values["job_id"])
         values["state"] = JobState(values.get("state", JobState.CAPTURED.value))
-        for name in ("parameters", "keyframe_sources"):
+        for name in ("parameters", "keyframe_sources", "placement"):
             if not isinstance(values.get(name, {}), dict):
                 values.pop(name)
         for name in ("clip_paths", "audio_paths"):

@@ -208,3 +208,15 @@ class GenerationRequest:
             f"audio={self.generate_audio}, image=<{self.image.describe()}>, "
             f"last_image=<{self.last_image.describe()}>)"
         )
+
+
+# Stands in for the keyframes when only the other fields are checked (nothing is fetched).
+_PLACEHOLDER_IMAGE = ImageInput(url="https://placeholder.invalid/keyframe.png")
+
+
+def validate_parameters(**fields: Any) -> None:
+    """Check every field but the images, with the same rules and messages as a real request.
+
+    Lets the Blender layer refuse bad settings before it renders any keyframe.
+    """
+    GenerationRequest(image=_PLACEHOLDER_IMAGE, last_image=_PLACEHOLDER_IMAGE, **fields)

@@ -1,0 +1,297 @@
+"""Operators: collect context, call the runtime, report.
+
+In the UI a generation runs in the background (a timer applies results). In background
+mode (`blender -b`, where timers never fire) the same operators block until their jobs
+end, print progress lines on stdout, and return FINISHED only when the strips are in.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import bpy
+
+from ..core.errors import ValidationError, VeoError
+from ..core.images import FitMethod
+from ..core.jobs import Job, JobState
+from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS, SEED_MAX
+from ..core.timing import FitMode
+from . import jobstore, placement, timeline
+from .capture import KeyframeSource, SourceKind
+from .preferences import service_settings
+from .runtime import GenerationOptions, manager
+
+_SOURCE_ITEMS = [
+    (SourceKind.RENDER.value, "Render", "The sequencer's output at that frame, as the preview shows it"),
+    (SourceKind.STRIP.value, "Strip", "Only the strip's own picture at that frame"),
+    (SourceKind.FILE.value, "File", "A PNG or JPEG file"),
+    (SourceKind.URL.value, "URL", "An http(s) address the service fetches itself"),
+]
+
+
+class GenerationProperties:
+    """Every request field and keyframe option, shared by the generating operators."""
+
+    prompt: bpy.props.StringProperty(name="Prompt", description="The transition to generate")  # type: ignore[valid-type]
+    negative_prompt: bpy.props.StringProperty(name="Negative Prompt")  # type: ignore[valid-type]
+    seed: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Seed", description=f"0 to {SEED_MAX}; empty for a random seed", default=""
+    )
+    resolution: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Resolution", items=[(value, value, "") for value in RESOLUTIONS], default="720p"
+    )
+    aspect_ratio: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Aspect Ratio",
+        items=[("auto", "Auto", "Follow the scene's output shape")]
+        + [(value, value, "") for value in ASPECT_RATIOS],
+        default="auto",
+    )
+    duration: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Duration",
+        items=[("auto", "Auto", "The shortest clip that covers the gap (8 s at 1080p)")]
+        + [(str(value), f"{value} s", "") for value in DURATIONS],
+        default="auto",
+    )
+    sample_count: bpy.props.IntProperty(name="Samples", min=1, max=4, default=1)  # type: ignore[valid-type]
+    generate_audio: bpy.props.BoolProperty(name="Generate Audio", default=False)  # type: ignore[valid-type]
+    person_generation: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="People", items=[(value, value, "") for value in PERSON_GENERATION], default="allow_adult"
+    )
+    first_source: bpy.props.EnumProperty(name="First Frame", items=_SOURCE_ITEMS, default="render")  # type: ignore[valid-type]
+    first_path: bpy.props.StringProperty(name="First Frame File", subtype="FILE_PATH")  # type: ignore[valid-type]
+    first_url: bpy.props.StringProperty(name="First Frame URL")  # type: ignore[valid-type]
+    last_source: bpy.props.EnumProperty(name="Last Frame", items=_SOURCE_ITEMS, default="render")  # type: ignore[valid-type]
+    last_path: bpy.props.StringProperty(name="Last Frame File", subtype="FILE_PATH")  # type: ignore[valid-type]
+    last_url: bpy.props.StringProperty(name="Last Frame URL")  # type: ignore[valid-type]
+    fit_method: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Fit Keyframes",
+        items=[
+            (FitMethod.CROP.value, "Crop", "Centre crop to the clip's shape"),
+            (FitMethod.LETTERBOX.value, "Letterbox", "Fit inside the clip's shape with bars"),
+        ],
+    )
+    fit_mode: bpy.props.EnumProperty(  # type: ignore[valid-type]
+        name="Fit Clip",
+        items=[
+            (FitMode.STRETCH.value, "Stretch", "Retime the clip to fill the gap exactly"),
+            (FitMode.TRIM.value, "Trim", "Play in real time and cut the tail"),
+        ],
+    )
+    make_room: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Make Room", description="Strips that touch: push everything after the cut along"
+    )
+    new_generation: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="New Generation", description="Pay for a new clip even if an identical request was made before"
+    )
+
+    def generation_options(self) -> GenerationOptions:
+        return GenerationOptions(
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            seed=parse_seed(self.seed),
+            resolution=self.resolution,
+            aspect_ratio=self.aspect_ratio,
+            duration=self.duration,
+            sample_count=self.sample_count,
+            generate_audio=self.generate_audio,
+            person_generation=self.person_generation,
+            first_source=KeyframeSource(SourceKind(self.first_source), self.first_path, self.first_url),
+            last_source=KeyframeSource(SourceKind(self.last_source), self.last_path, self.last_url),
+            fit_method=FitMethod(self.fit_method),
+            fit_mode=FitMode(self.fit_mode),
+            make_room=self.make_room,
+            force_new=self.new_generation,
+        )
+
+
+OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
+
+
+def scene_of(context: bpy.types.Context) -> bpy.types.Scene:
+    if context.scene is None:
+        raise VeoError("There is no scene in this context")
+    return context.scene
+
+
+def parse_seed(text: str) -> int | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise ValidationError(
+            "seed", f"{text!r} is not a whole number; use 0 to {SEED_MAX}, or leave empty"
+        ) from None
+
+
+def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
+    """Report what happened; in background mode this is after the jobs ended."""
+    for line in started_lines:
+        operator.report({"INFO"}, line)
+    if not bpy.app.background:
+        operator.report({"INFO"}, f"{len(jobs)} generation job(s) running; see the Veo panel")
+        return {"FINISHED"}
+    failed = [job for job in jobs if job.state is not JobState.INSERTED]
+    for job in jobs:
+        print(summary_line(job), flush=True)
+    if failed:
+        operator.report({"ERROR"}, "; ".join(f"job {job.job_id[:8]}: {job.message}" for job in failed))
+        return {"CANCELLED"}
+    return {"FINISHED"}
+
+
+def summary_line(job: Job) -> str:
+    task = job.task_id or "no task"
+    frames = f"frames {job.frame_start}-{job.frame_end - 1}"
+    return f"[veo] {job.state.value.upper()} job {job.job_id[:8]} ({task}) {frames}: {job.message}"
+
+
+def _wait(jobs: list[Job]) -> list[Job]:
+    if not bpy.app.background:
+        return jobs
+    manager.on_line = lambda line: print(line, flush=True)
+    return manager.wait_for([job.job_id for job in jobs])
+
+
+class VEO_OT_generate_transition(GenerationProperties, bpy.types.Operator):
+    """Generate a Veo clip for the gap between two strips and put it in the gap"""
+
+    bl_idname = "veo.generate_transition"
+    bl_label = "Generate Transition"
+    bl_options = {"REGISTER"}
+
+    left_strip: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Left Strip", description="With Right Strip: the two strips around the gap"
+    )
+    right_strip: bpy.props.StringProperty(name="Right Strip")  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        try:
+            scene = scene_of(context)
+            settings = service_settings(context)
+            transition = placement.choose_transition(scene, self.left_strip, self.right_strip)
+            job, lines = manager.start_generation(scene, transition, self.generation_options(), settings)
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        return finish(self, _wait([job]), lines)
+
+
+class VEO_OT_fill_gaps(GenerationProperties, bpy.types.Operator):
+    """Generate a clip for every gap between strips on the timeline"""
+
+    bl_idname = "veo.fill_gaps"
+    bl_label = "Fill All Gaps"
+    bl_options = {"REGISTER"}
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        jobs: list[Job] = []
+        lines: list[str] = []
+        try:
+            scene = scene_of(context)
+            settings = service_settings(context)
+            transitions = placement.find_all_transitions(scene)
+            if not transitions:
+                raise timeline.TimelineError("There is no gap between strips on this timeline")
+            options = self.generation_options()
+            for transition in transitions:
+                job, job_lines = manager.start_generation(scene, transition, options, settings)
+                jobs.append(job)
+                lines.extend(job_lines)
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            if not jobs:
+                return {"CANCELLED"}
+        return finish(self, _wait(jobs), lines)
+
+
+class VEO_OT_resume_jobs(bpy.types.Operator):
+    """Finish the open file's unfinished jobs: poll, download, insert (never submits again)"""
+
+    bl_idname = "veo.resume_jobs"
+    bl_label = "Resume Jobs"
+
+    job_id: bpy.props.StringProperty(name="Job", description="Only this job; empty for all")  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        manager.file_loaded()
+        jobs = []
+        try:
+            settings = service_settings(context)
+            for scene in bpy.data.scenes:
+                for job in jobstore.scene_jobs(scene):
+                    if self.job_id and job.job_id != self.job_id:
+                        continue
+                    if manager.continue_job(scene, job, settings):
+                        jobs.append(job)
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        if not jobs:
+            self.report({"INFO"}, "No unfinished job in this file")
+            return {"FINISHED"}
+        finished = _wait(jobs) if bpy.app.background else jobs
+        return finish(self, finished, [])
+
+
+class VEO_OT_stop_job(bpy.types.Operator):
+    """Stop waiting for a job. The task goes on at the service; resume it later"""
+
+    bl_idname = "veo.stop_job"
+    bl_label = "Stop Waiting"
+
+    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        if not manager.stop(self.job_id):
+            self.report({"WARNING"}, f"Job {self.job_id[:8]} is not running")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Stopped waiting for job {self.job_id[:8]}; its task id is kept")
+        return {"FINISHED"}
+
+
+class VEO_OT_forget_job(bpy.types.Operator):
+    """Remove a job from this file and from the journal (its clip files stay on disk)"""
+
+    bl_idname = "veo.forget_job"
+    bl_label = "Forget Job"
+
+    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        manager.forget(self.job_id)
+        self.report({"INFO"}, f"Forgot job {self.job_id[:8]}")
+        return {"FINISHED"}
+
+
+class VEO_OT_adopt_job(bpy.types.Operator):
+    """Bring a job started in an unsaved file into this file, and insert its clip here"""
+
+    bl_idname = "veo.adopt_job"
+    bl_label = "Insert Unclaimed Job Here"
+
+    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        if not bpy.data.filepath:
+            self.report({"ERROR"}, "Save this file first: the job is claimed by the file it goes into")
+            return {"CANCELLED"}
+        try:
+            scene = scene_of(context)
+            job = manager.adopt(self.job_id, scene)
+            manager.continue_job(scene, job, service_settings(context))
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        return finish(self, _wait([job]), [])
+
+
+classes = (
+    VEO_OT_generate_transition,
+    VEO_OT_fill_gaps,
+    VEO_OT_resume_jobs,
+    VEO_OT_stop_job,
+    VEO_OT_forget_job,
+    VEO_OT_adopt_job,
+)

@@ -1,0 +1,136 @@
+"""Between jobs and the timeline: which gap a job fills, and putting its clips there.
+
+A job records where its clip goes (`Job.placement`: the two strips, the keyframe frames,
+the fit). When the clip arrives, possibly in a later session, the strips may have moved
+or gone: then the clip goes to the frames the job recorded, on a free channel, and the
+job says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from ..core.jobs import Job
+from ..core.timing import FitMode
+from . import compat, timeline
+
+
+@dataclass(frozen=True)
+class Placed:
+    inserted: timeline.InsertedTransition
+    summary: str  # one line for the job's message
+
+
+def choose_transition(
+    scene: bpy.types.Scene, left_name: str = "", right_name: str = ""
+) -> timeline.Transition:
+    """Named strips if given, else two selected strips, else the gap under the playhead."""
+    if left_name or right_name:
+        if not (left_name and right_name):
+            raise timeline.TimelineError(
+                "Name both strips around the gap (left_strip and right_strip), or neither"
+            )
+        editor = scene.sequence_editor
+        strips = compat.strip_collection(editor) if editor is not None else {}
+        missing = [name for name in (left_name, right_name) if strips.get(name) is None]
+        if missing:
+            raise timeline.TimelineError(
+                f"No strip named {', '.join(repr(name) for name in missing)} in this scene"
+            )
+        return timeline.find_transition(scene, strips[left_name], strips[right_name])
+    return timeline.find_transition_from_selection(scene)
+
+
+def find_all_transitions(scene: bpy.types.Scene) -> list[timeline.Transition]:
+    """Every gap on the timeline (frames no picture strip covers, between two strips)."""
+    spans = sorted(
+        (compat.visible_start(strip), compat.visible_end(strip))
+        for strip in compat.top_level_strips(scene)
+        if strip.type != "SOUND"
+    )
+    holes: list[int] = []
+    covered_until: int | None = None
+    for start, end in spans:
+        if covered_until is not None and start > covered_until:
+            holes.append(covered_until)
+        covered_until = end if covered_until is None else max(covered_until, end)
+    return [timeline.find_transition_at_frame(scene, frame) for frame in holes]
+
+
+def provenance_for(job: Job) -> timeline.ClipProvenance:
+    parameters = dict(job.parameters)
+    return timeline.ClipProvenance(
+        task_id=job.task_id or "",
+        prompt=str(parameters.get("prompt", "")),
+        negative_prompt=str(parameters.get("negative_prompt", "")),
+        seed=job.seed if job.seed is not None else parameters.get("seed"),
+        request_params=parameters,
+        first_keyframe_source=str(job.keyframe_sources.get("first", "")),
+        last_keyframe_source=str(job.keyframe_sources.get("last", "")),
+    )
+
+
+def recorded_transition(scene: bpy.types.Scene, job: Job) -> timeline.Transition:
+    where = job.placement
+    return timeline.Transition(
+        left_name=str(where.get("left_strip", "")),
+        right_name=str(where.get("right_strip", "")),
+        left_channel=int(where.get("left_channel", job.channel or 1)),
+        right_channel=int(where.get("right_channel", job.channel or 1)),
+        first_frame=int(where.get("first_frame", job.frame_start - 1)),
+        last_frame=int(where.get("last_frame", job.frame_end)),
+        rate=timeline.scene_rate(scene),
+    )
+
+
+def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
+    """Insert a downloaded job's clips where it was asked for, or at its recorded frames."""
+    if not job.clips_exist():
+        missing = [path for path in job.clip_paths if not Path(path).is_file()] or ["(none recorded)"]
+        raise timeline.TimelineError(
+            f"The clip files of task {job.task_id} are missing: {', '.join(missing)}"
+        )
+    recorded = recorded_transition(scene, job)
+    fit_mode = FitMode(job.placement.get("fit_mode", FitMode.STRETCH.value))
+    provenance = provenance_for(job)
+    try:
+        unchanged = timeline.refresh_transition(scene, recorded) == recorded
+    except timeline.TimelineError:
+        unchanged = False
+    if unchanged:
+        inserted = timeline.insert_clip(
+            scene,
+            recorded,
+            job.clip_paths,
+            provenance,
+            fit_mode=fit_mode,
+            make_room=bool(job.placement.get("make_room", False)),
+        )
+        note = ""
+    else:
+        inserted = timeline.insert_clip_at_frames(
+            scene,
+            job.frame_start,
+            job.frame_end,
+            job.clip_paths,
+            provenance,
+            lowest_channel=job.channel or 1,
+            fit_mode=fit_mode,
+        )
+        note = (
+            f" The strips around the gap moved or were deleted, so it went to its recorded frames "
+            f"{inserted.start}-{inserted.end - 1} on channel {inserted.live.clip_channel}."
+        )
+    count = len(inserted.takes)
+    takes = f"{count} takes, take 1 live" if count > 1 else "1 clip"
+    filtered = f" {job.filtered_count} blocked by safety filters." if job.filtered_count else ""
+    summary = (
+        f"Inserted {takes} (task {job.task_id}) at frames {inserted.start}-{inserted.end - 1}, "
+        f"channel {inserted.live.clip_channel}.{note}{filtered}"
+    )
+    for warning in inserted.warnings:
+        summary += f" {warning}"
+    return Placed(inserted=inserted, summary=summary)

@@ -1,0 +1,399 @@
+"""The main-thread side of generation jobs.
+
+Workers (`core.jobs.JobRunner`) do every network call and image encode; this module
+captures keyframes, starts and resumes runners, and applies their events to the open
+file: the job list in the scene, and the clip on the timeline. The UI drives `pump()`
+from a `bpy.app.timers` callback; background mode (where timers never fire) drives the
+very same `pump()` from `wait_for()`, a blocking loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bpy
+
+from ..core.client import HighwayClient
+from ..core.errors import AuthenticationError, VeoError
+from ..core.images import FitMethod, prepare_keyframe
+from ..core.jobs import EventKind, Job, JobEvent, JobRunner, JobState, mark_inserted, recover_interrupted
+from ..core.journal import Journal, normalise_blend_path
+from ..core.pricing import PriceRates, estimate_cost
+from ..core.request import GenerationRequest, ImageInput, validate_parameters
+from ..core.timing import FitMode
+from . import jobstore, placement, timeline
+from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
+from .preferences import ServiceSettings, user_folder
+
+log = logging.getLogger(__name__)
+
+PUMP_INTERVAL = 0.25
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    """What the user asked for; "AUTO" aspect and duration are resolved against the scene."""
+
+    prompt: str
+    negative_prompt: str = ""
+    seed: int | None = None
+    resolution: str = "720p"
+    aspect_ratio: str = "auto"
+    duration: str = "auto"
+    sample_count: int = 1
+    generate_audio: bool = False
+    person_generation: str = "allow_adult"
+    first_source: KeyframeSource = field(default_factory=KeyframeSource)
+    last_source: KeyframeSource = field(default_factory=KeyframeSource)
+    fit_method: FitMethod = FitMethod.CROP
+    fit_mode: FitMode = FitMode.STRETCH
+    make_room: bool = False
+    force_new: bool = False
+
+    def duration_for(self, transition: timeline.Transition) -> int:
+        if self.duration == "auto":
+            return transition.gap.auto_duration_seconds(self.resolution)
+        return int(self.duration)
+
+
+@dataclass
+class _Running:
+    runner: JobRunner
+    file_generation: int  # which opened file the job was started or resumed in
+    last_line: tuple[str, str] = ("", "")
+
+
+def tag_sequencer_redraw() -> None:
+    for window in getattr(bpy.context.window_manager, "windows", ()):
+        for area in window.screen.areas:
+            if area.type == "SEQUENCE_EDITOR":
+                area.tag_redraw()
+
+
+class JobManager:
+    """One per Blender process: the runners in flight and the journal they share."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, _Running] = {}
+        self._journal: Journal | None = None
+        self._file_generation = 0
+        self.on_line: Callable[[str], None] = lambda line: log.info(line)
+
+    # -- where things live ---------------------------------------------------------------------
+
+    @property
+    def journal(self) -> Journal:
+        folder = user_folder()
+        if self._journal is None or self._journal.path.parent != folder:
+            self._journal = Journal(folder / "journal.json")
+        return self._journal
+
+    def clips_folder(self, settings: ServiceSettings) -> tuple[Path, str]:
+        """(folder, warning): beside the saved .blend, or the user folder for an unsaved file."""
+        if settings.clips_folder.startswith("//") and not bpy.data.filepath:
+            folder = user_folder() / "clips"
+            warning = (
+                f"This file is not saved, so clips go to {folder}. Save the file to keep its clips beside it."
+            )
+        else:
+            folder, warning = Path(bpy.path.abspath(settings.clips_folder)), ""
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder, warning
+
+    # -- starting work -------------------------------------------------------------------------
+
+    def start_generation(
+        self,
+        scene: bpy.types.Scene,
+        transition: timeline.Transition,
+        options: GenerationOptions,
+        settings: ServiceSettings,
+    ) -> tuple[Job, list[str]]:
+        """Capture both keyframes here (main thread), then hand the rest to a worker.
+
+        Everything the user could have got wrong is checked before anything is rendered or
+        sent. Returns the job and the lines worth telling the user (cost, warnings).
+        """
+        duration = options.duration_for(transition)
+        validate_parameters(
+            prompt=options.prompt,
+            negative_prompt=options.negative_prompt,
+            seed=options.seed,
+            resolution=options.resolution,
+            duration_seconds=duration,
+            sample_count=options.sample_count,
+            generate_audio=options.generate_audio,
+            person_generation=options.person_generation,
+        )
+        if not settings.api_key:
+            raise AuthenticationError(
+                "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
+            )
+        if transition.is_adjacent and not options.make_room:
+            raise timeline.TimelineError(
+                f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
+                'turn on "make room" to push the right side along'
+            )
+        aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
+        first, last = capture_transition_keyframes(
+            scene, transition, options.first_source, options.last_source
+        )
+        clips_dir, warning = self.clips_folder(settings)
+        gap = transition.gap
+        job = Job.new(
+            message="Keyframes captured; preparing the request.",
+            scene_name=scene.name,
+            frame_start=gap.start,
+            frame_end=gap.end,
+            channel=transition.left_channel,
+            blend_path=bpy.data.filepath,
+            base_url=settings.base_url,
+            keyframe_sources={"first": first.description, "last": last.description},
+            placement={
+                "left_strip": transition.left_name,
+                "right_strip": transition.right_name,
+                "left_channel": transition.left_channel,
+                "right_channel": transition.right_channel,
+                "first_frame": transition.first_frame,
+                "last_frame": transition.last_frame,
+                "fit_mode": options.fit_mode.value,
+                "make_room": options.make_room,
+            },
+        )
+
+        def build_request() -> GenerationRequest:  # runs in the worker thread: no bpy here
+            return GenerationRequest(
+                image=_request_image(first, aspect.value, options, "image"),
+                last_image=_request_image(last, aspect.value, options, "last_image"),
+                prompt=options.prompt,
+                negative_prompt=options.negative_prompt,
+                seed=options.seed,
+                resolution=options.resolution,
+                aspect_ratio=aspect.value,
+                duration_seconds=duration,
+                sample_count=options.sample_count,
+                generate_audio=options.generate_audio,
+                person_generation=options.person_generation,
+            )
+
+        jobstore.save_job(scene, job)
+        self._launch(job, settings, clips_dir, build_request, force_new=options.force_new)
+        rates = PriceRates(
+            with_audio_per_second=settings.rate_with_audio,
+            without_audio_per_second=settings.rate_without_audio,
+        )
+        cost = estimate_cost(duration, options.sample_count, options.generate_audio, rates)
+        lines = [f"Generating {options.sample_count} × {duration} s at {options.resolution}: {cost.label()}"]
+        return job, [*lines, *filter(None, [warning])]
+
+    def resume(self, job: Job, settings: ServiceSettings) -> bool:
+        """Poll and download an accepted task again (never submits). False if nothing to do."""
+        if job.job_id in self._running and not self._running[job.job_id].runner.done:
+            return True
+        if not job.can_resume:
+            return False
+        if not settings.api_key:
+            raise AuthenticationError(
+                "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
+            )
+        clips_dir, _ = self.clips_folder(settings)
+        self._launch(job, settings, clips_dir, None, force_new=False)
+        return True
+
+    def _launch(
+        self,
+        job: Job,
+        settings: ServiceSettings,
+        clips_dir: Path,
+        build_request: Callable[[], GenerationRequest] | None,
+        *,
+        force_new: bool,
+    ) -> None:
+        def client_factory() -> HighwayClient:
+            return HighwayClient(settings.api_key, settings.base_url, settings=settings.client_settings)
+
+        runner = JobRunner(job, client_factory, self.journal, clips_dir, build_request, force_new=force_new)
+        self._running[job.job_id] = _Running(runner, self._file_generation)
+        runner.start()
+        ensure_pump_timer()
+
+    def stop(self, job_id: str) -> bool:
+        running = self._running.get(job_id)
+        if running is None or running.runner.done:
+            return False
+        running.runner.stop()
+        return True
+
+    def forget(self, job_id: str) -> None:
+        self.stop(job_id)
+        self.journal.remove(job_id)
+        for scene in bpy.data.scenes:
+            jobstore.remove_job(scene, job_id)
+
+    # -- applying results (main thread) ----------------------------------------------------------
+
+    def is_running(self, job_id: str) -> bool:
+        running = self._running.get(job_id)
+        return running is not None and not running.runner.done
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    def pump(self) -> None:
+        """Apply every event the workers produced since the last call."""
+        changed = False
+        for job_id, running in list(self._running.items()):
+            finished = running.runner.done
+            for event in running.runner.drain_events():
+                self._apply(event, running)
+                changed = True
+            if finished:
+                # Events queued before `done` was read were applied above; none come after.
+                for event in running.runner.drain_events():
+                    self._apply(event, running)
+                del self._running[job_id]
+        if changed:
+            tag_sequencer_redraw()
+
+    def wait_for(self, job_ids: Iterable[str], poll_seconds: float = 0.2) -> list[Job]:
+        """The blocking path (background mode): same pump, in a loop, until the jobs ended."""
+        wanted = list(job_ids)
+        try:
+            while any(self.is_running(job_id) for job_id in wanted):
+                self.pump()
+                time.sleep(poll_seconds)
+        except KeyboardInterrupt:
+            for job_id in wanted:
+                self.stop(job_id)
+            while any(self.is_running(job_id) for job_id in wanted):
+                time.sleep(poll_seconds)
+        self.pump()
+        return [job for job in (self.current_job(job_id) for job_id in wanted) if job is not None]
+
+    def current_job(self, job_id: str) -> Job | None:
+        scene = jobstore.find_job_scene(job_id)
+        job = jobstore.load_job(scene, job_id) if scene is not None else None
+        return job or self.journal.get(job_id)
+
+    def _apply(self, event: JobEvent, running: _Running) -> None:
+        job = event.job
+        line = (job.state.value, job.message)
+        if line != running.last_line:
+            running.last_line = line
+            task = f" task {job.task_id}" if job.task_id else ""
+            self.on_line(f"[veo] job {job.job_id[:8]}{task} {job.state.value}: {job.message}")
+        scene = self._scene_for(job, running)
+        if scene is None:
+            return  # the job belongs to a file that is not open: the journal keeps it
+        jobstore.save_job(scene, job)
+        if event.kind is EventKind.FINISHED and job.state is JobState.DOWNLOADED:
+            self.insert(scene, job)
+
+    def _scene_for(self, job: Job, running: _Running | None) -> bpy.types.Scene | None:
+        if job.blend_path:
+            if normalise_blend_path(job.blend_path) != normalise_blend_path(bpy.data.filepath):
+                return None
+        elif running is None or running.file_generation != self._file_generation or bpy.data.filepath:
+            return None  # started in an unsaved file that is no longer the open one
+        return bpy.data.scenes.get(job.scene_name)
+
+    def insert(self, scene: bpy.types.Scene, job: Job) -> Job:
+        """Put a downloaded job's clips on the timeline; the job records how it went."""
+        try:
+            placed = placement.insert_job_clips(scene, job)
+        except VeoError as error:
+            job.message = f"Downloaded, but not inserted: {error}"
+            self.journal.upsert(job)
+            jobstore.save_job(scene, job)
+            self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
+            return job
+        mark_inserted(self.journal, job, placed.summary)
+        jobstore.save_job(scene, job)
+        self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
+        tag_sequencer_redraw()
+        return job
+
+    # -- files -----------------------------------------------------------------------------------
+
+    def file_loaded(self) -> list[Job]:
+        """After a file opened: adopt its journal entries; returns the jobs with work left."""
+        self._file_generation += 1
+        recover_interrupted(self.journal)
+        if not bpy.data.filepath:
+            return []
+        for job in self.journal.for_blend(bpy.data.filepath):
+            scene = bpy.data.scenes.get(job.scene_name) or bpy.context.scene
+            stored = jobstore.load_job(scene, job.job_id) if scene is not None else None
+            if scene is not None and (stored is None or stored.updated_at < job.updated_at):
+                jobstore.save_job(scene, job)
+        return [job for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene) if _has_work(job)]
+
+    def file_saved(self) -> None:
+        """A file saved for the first time claims the jobs it started while unsaved."""
+        path = bpy.data.filepath
+        for scene in bpy.data.scenes:
+            for job in jobstore.scene_jobs(scene):
+                if job.blend_path:
+                    continue
+                job.blend_path = path
+                self.journal.claim(job.job_id, path)
+                jobstore.save_job(scene, job)
+
+    def adopt(self, job_id: str, scene: bpy.types.Scene) -> Job:
+        """Bring a job started in an unsaved file into the open file (it is then inserted here)."""
+        claimed = self.journal.claim(job_id, bpy.data.filepath)
+        if claimed is None:
+            raise VeoError(f"Job {job_id} is not in the journal")
+        claimed.scene_name = scene.name
+        self.journal.upsert(claimed)
+        jobstore.save_job(scene, claimed)
+        return claimed
+
+    def continue_job(self, scene: bpy.types.Scene, job: Job, settings: ServiceSettings) -> bool:
+        """Whatever a job still needs: insert it if downloaded, else resume it."""
+        if self.is_running(job.job_id):
+            return True
+        if job.needs_insert:
+            self.insert(scene, job)
+            return True
+        return self.resume(job, settings)
+
+
+def _has_work(job: Job) -> bool:
+    return job.needs_insert or job.needs_resume
+
+
+def _request_image(
+    captured: CapturedKeyframe, aspect: str, options: GenerationOptions, name: str
+) -> ImageInput:
+    if captured.url is not None:
+        return ImageInput.from_url(captured.url, field_name=name)
+    assert captured.data is not None
+    prepared = prepare_keyframe(captured.data, aspect, options.resolution, options.fit_method, what=name)
+    return ImageInput.from_bytes(prepared.data, field_name=name)
+
+
+manager = JobManager()
+
+
+def _pump_timer() -> float | None:
+    manager.pump()
+    return PUMP_INTERVAL if manager.busy else None
+
+
+def ensure_pump_timer() -> None:
+    """In the UI a timer applies results; in background mode timers never fire (wait_for does it)."""
+    if bpy.app.background:
+        return
+    if not bpy.app.timers.is_registered(_pump_timer):
+        bpy.app.timers.register(_pump_timer, first_interval=PUMP_INTERVAL, persistent=True)
+
+
+def unregister_pump_timer() -> None:
+    if bpy.app.timers.is_registered(_pump_timer):
+        bpy.app.timers.unregister(_pump_timer)
