@@ -35,3 +35,36 @@ def scene(factory_scene: bpy.types.Scene) -> bpy.types.Scene:
 @pytest.fixture
 def timeline(scene: bpy.types.Scene, tmp_path: Path) -> TimelineBuilder:
     return TimelineBuilder(scene, tmp_path)
+
+
+# --- the add-on, registered once per process, pointed at the test's local server ------------------
+
+SECRET_KEY = "sk_test_Blend9Xq2Lr7Vt4Wm8Pz3Nc6Hd1Ks5Jf"  # distinctive, so a leak is unmistakable
+_registered = False
+
+
+@pytest.fixture
+def veo(highway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The add-on registered in this Blender, its journal in a fresh user folder, the key in the
+    environment, the service at the test's local server. Yields the server."""
+    global _registered
+    import veo_addon
+
+    monkeypatch.setenv("VEO_USER_DIR", str(tmp_path / "user"))
+    monkeypatch.setenv("VEO_BASE_URL", highway.base_url)
+    monkeypatch.setenv("VEO_API_KEY", SECRET_KEY)
+    # Many short jobs in a row: the service's 50 a minute would only slow the suite down.
+    monkeypatch.setenv("VEO_REQUESTS_PER_MINUTE", "100000")
+    if not _registered:
+        veo_addon.register()
+        _registered = True
+    from veo_addon.blender.runtime import manager
+    from veo_addon.core.client import RetryPolicy
+    from veo_addon.core.jobs import PollPolicy
+
+    manager.poll_policy = PollPolicy(min_interval=0.1, max_interval=0.5)
+    manager.retry_policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
+    yield highway
+    running = manager.running_job_ids()
+    manager.stop_all()
+    manager.wait_for(running)

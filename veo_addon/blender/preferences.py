@@ -13,7 +13,7 @@ from pathlib import Path
 import bpy
 
 from ..core.client import DEFAULT_BASE_URL, ClientSettings, check_base_url, is_loopback_url
-from ..core.errors import OnlineAccessError
+from ..core.errors import OnlineAccessError, ValidationError
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
 from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE, shared_rate_limiter
 from ..core.request import Base64Form
@@ -23,6 +23,7 @@ ADDON_PACKAGE = __package__.rsplit(".", 1)[0]
 API_KEY_ENV = "VEO_API_KEY"
 BASE_URL_ENV = "VEO_BASE_URL"
 USER_DIR_ENV = "VEO_USER_DIR"
+REQUESTS_PER_MINUTE_ENV = "VEO_REQUESTS_PER_MINUTE"
 
 
 class VeoPreferences(bpy.types.AddonPreferences):
@@ -129,8 +130,7 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
             "--online-mode, or enable Preferences > System > Network > Allow Online Access."
         )
     api_key = (prefs.api_key.strip() if prefs else "") or os.environ.get(API_KEY_ENV, "").strip()
-    requests_per_minute = prefs.requests_per_minute if prefs else DEFAULT_REQUESTS_PER_MINUTE
-    shared_rate_limiter().requests_per_minute = requests_per_minute
+    shared_rate_limiter().requests_per_minute = _requests_per_minute(prefs)
     return ServiceSettings(
         api_key=api_key,
         base_url=base_url,
@@ -141,6 +141,18 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
     )
+
+
+def _requests_per_minute(prefs: VeoPreferences | None) -> int:
+    if prefs is not None:
+        return int(prefs.requests_per_minute)
+    from_environment = os.environ.get(REQUESTS_PER_MINUTE_ENV, "").strip()
+    try:
+        return max(1, int(from_environment)) if from_environment else DEFAULT_REQUESTS_PER_MINUTE
+    except ValueError:
+        raise ValidationError(
+            REQUESTS_PER_MINUTE_ENV, f"{from_environment!r} is not a whole number of requests"
+        ) from None
 
 
 def user_folder() -> Path:

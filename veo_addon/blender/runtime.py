@@ -9,6 +9,7 @@ very same `pump()` from `wait_for()`, a blocking loop.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -17,10 +18,19 @@ from pathlib import Path
 
 import bpy
 
-from ..core.client import HighwayClient
+from ..core.client import HighwayClient, RetryPolicy
 from ..core.errors import AuthenticationError, VeoError
 from ..core.images import FitMethod, prepare_keyframe
-from ..core.jobs import EventKind, Job, JobEvent, JobRunner, JobState, mark_inserted, recover_interrupted
+from ..core.jobs import (
+    EventKind,
+    Job,
+    JobEvent,
+    JobRunner,
+    JobState,
+    PollPolicy,
+    mark_inserted,
+    recover_interrupted,
+)
 from ..core.journal import Journal, normalise_blend_path
 from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
@@ -82,6 +92,9 @@ class JobManager:
         self._journal: Journal | None = None
         self._file_generation = 0
         self.on_line: Callable[[str], None] = lambda line: log.info(line)
+        # How often to poll and how to retry; the defaults follow the service's guidance.
+        self.poll_policy = PollPolicy()
+        self.retry_policy: RetryPolicy | None = None  # None: the client's own defaults
 
     # -- where things live ---------------------------------------------------------------------
 
@@ -213,10 +226,24 @@ class JobManager:
         *,
         force_new: bool,
     ) -> None:
-        def client_factory() -> HighwayClient:
-            return HighwayClient(settings.api_key, settings.base_url, settings=settings.client_settings)
+        client_settings = settings.client_settings
+        if self.retry_policy is not None:
+            client_settings = dataclasses.replace(
+                client_settings, retry=self.retry_policy, submit_retry=self.retry_policy
+            )
 
-        runner = JobRunner(job, client_factory, self.journal, clips_dir, build_request, force_new=force_new)
+        def client_factory() -> HighwayClient:
+            return HighwayClient(settings.api_key, settings.base_url, settings=client_settings)
+
+        runner = JobRunner(
+            job,
+            client_factory,
+            self.journal,
+            clips_dir,
+            build_request,
+            force_new=force_new,
+            poll_policy=self.poll_policy,
+        )
         self._running[job.job_id] = _Running(runner, self._file_generation)
         runner.start()
         ensure_pump_timer()
@@ -227,6 +254,13 @@ class JobManager:
             return False
         running.runner.stop()
         return True
+
+    def running_job_ids(self) -> list[str]:
+        return [job_id for job_id, running in self._running.items() if not running.runner.done]
+
+    def stop_all(self) -> None:
+        for job_id in self.running_job_ids():
+            self.stop(job_id)
 
     def forget(self, job_id: str) -> None:
         self.stop(job_id)
