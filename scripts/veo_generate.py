@@ -1,0 +1,275 @@
+"""Generate Veo transitions from the shell, without opening Blender's window.
+
+Usage, with Blender:
+
+    blender -b edit.blend --online-mode --python scripts/veo_generate.py -- --prompt "..." \
+        [--all-gaps] [--resume] [--save] [options]
+
+With the `bpy` wheel's Python (which cannot take a .blend on its command line, so the
+script opens it):
+
+    python scripts/veo_generate.py --blend edit.blend -- --prompt "..." [--save] [options]
+
+What it does: fills the gap between two strips (named with --left/--right, else the two
+selected strips, else the gap under the playhead), or every gap with --all-gaps, with a
+clip from Veo 3.1; --resume first finishes the file's unfinished jobs (poll and download
+only: nothing is paid for twice). Progress lines `[veo] ...` and one summary line per job
+(`[veo] INSERTED job ...` / `[veo] FAILED job ...`) come from the add-on's operators.
+--save saves the .blend afterwards. `--help` after `--` lists every option.
+
+Environment:
+    VEO_API_KEY    the Highway API key, when the add-on preferences have none
+    VEO_BASE_URL   the service URL, when the preferences have none (e.g. the local server)
+    VEO_USER_DIR   the folder for the job journal (default: the extension's user folder)
+
+Exit status: 0 when every job's clip is on the timeline (or, with --resume alone, there
+was nothing to finish); 1 when anything failed (the message is on stderr); 2 for a
+command-line mistake.
+
+Online access: Blender refuses to reach the internet unless started with --online-mode
+(or with "Allow Online Access" in the preferences), and the add-on honours that. A
+loopback service URL (127.0.0.1, ::1, localhost; the local development server) is allowed
+without it, because nothing leaves the machine. This is also how the wheel's Python,
+which has no way to pass --online-mode, runs `make demo` and the tests.
+
+From a source checkout the add-on is not installed: the script then registers `veo_addon`
+from the repository beside it. An installed and enabled extension is used as it is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def script_arguments(argv: Sequence[str]) -> list[str]:
+    """The arguments meant for this script.
+
+    Inside Blender everything before `--` belongs to Blender. Run with plain Python (the
+    bpy wheel) the script is argv[0], and a leading `--blend PATH` may come before `--`.
+    """
+    run_by_python = bool(argv) and Path(argv[0]).resolve() == Path(__file__).resolve()
+    if run_by_python:
+        arguments = list(argv[1:])
+        if "--" in arguments:
+            arguments.remove("--")  # the first one only: a later "--" would be a value
+        return arguments
+    return list(argv[argv.index("--") + 1 :]) if "--" in argv else []
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="veo_generate.py",
+        description="Fill gaps in the Video Sequence Editor with Veo 3.1 clips (headless).",
+    )
+    parser.add_argument("--blend", type=Path, help="open this .blend first (for the bpy wheel's Python)")
+    parser.add_argument("--prompt", help="the transition to generate (required unless --resume)")
+    parser.add_argument("--negative-prompt", default="")
+    parser.add_argument("--seed", default="", help="0 to 4294967295; omitted: random")
+    parser.add_argument("--resolution", choices=["720p", "1080p"], default="720p")
+    parser.add_argument("--aspect-ratio", choices=["auto", "16:9", "9:16"], default="auto")
+    parser.add_argument("--duration", choices=["auto", "4", "6", "8"], default="auto")
+    parser.add_argument("--samples", type=int, choices=[1, 2, 3, 4], default=1)
+    parser.add_argument("--audio", action="store_true", help="generate sound too")
+    parser.add_argument(
+        "--person-generation", choices=["allow_adult", "dont_allow", "allow_all"], default="allow_adult"
+    )
+    parser.add_argument("--left", default="", help="the strip before the gap (with --right)")
+    parser.add_argument("--right", default="", help="the strip after the gap (with --left)")
+    sources = ["render", "strip", "file", "url"]
+    parser.add_argument("--first-source", choices=sources, default="render")
+    parser.add_argument("--first-file", default="", help="PNG/JPEG for --first-source file")
+    parser.add_argument("--first-url", default="", help="http(s) image for --first-source url")
+    parser.add_argument("--last-source", choices=sources, default="render")
+    parser.add_argument("--last-file", default="", help="PNG/JPEG for --last-source file")
+    parser.add_argument("--last-url", default="", help="http(s) image for --last-source url")
+    parser.add_argument("--fit-method", choices=["crop", "letterbox"], default="crop")
+    parser.add_argument("--fit-mode", choices=["stretch", "trim"], default="stretch")
+    parser.add_argument("--make-room", action="store_true", help="strips that touch: push the right side")
+    parser.add_argument("--new", action="store_true", help="pay for a new clip even if identical")
+    parser.add_argument("--all-gaps", action="store_true", help="fill every gap on the timeline")
+    parser.add_argument("--resume", action="store_true", help="first finish the file's unfinished jobs")
+    parser.add_argument("--save", action="store_true", help="save the .blend afterwards")
+    return parser
+
+
+def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
+    parser = build_parser()
+    arguments = parser.parse_args(script_arguments(argv))
+    if arguments.prompt is None and not arguments.resume:
+        parser.error("--prompt is required (unless --resume)")
+    if arguments.all_gaps and (arguments.left or arguments.right):
+        parser.error("--all-gaps fills every gap; it takes no --left/--right")
+    if bool(arguments.left) != bool(arguments.right):
+        parser.error("name both strips around the gap (--left and --right), or neither")
+    return arguments
+
+
+def operators_registered() -> bool:
+    # `hasattr(bpy.ops, "veo")` is always true (bpy.ops makes up submodules on request);
+    # asking for the operator's RNA type fails unless it is really registered.
+    try:
+        bpy.ops.veo.generate_transition.get_rna_type()
+    except (AttributeError, KeyError, RuntimeError):
+        return False
+    return True
+
+
+def ensure_addon_registered() -> Callable[[], None] | None:
+    """Register the add-on from the checkout unless it is installed; returns how to undo that."""
+    if operators_registered():
+        return None  # an installed, enabled extension: Blender looks after it
+    if str(REPOSITORY_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPOSITORY_ROOT))
+    import veo_addon
+
+    veo_addon.register()
+    return veo_addon.unregister
+
+
+def generation_properties(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The operator properties shared by generate_transition and fill_gaps."""
+    return {
+        "prompt": arguments.prompt,
+        "negative_prompt": arguments.negative_prompt,
+        "seed": arguments.seed,
+        "resolution": arguments.resolution,
+        "aspect_ratio": arguments.aspect_ratio,
+        "duration": arguments.duration,
+        "sample_count": arguments.samples,
+        "generate_audio": arguments.audio,
+        "person_generation": arguments.person_generation,
+        "first_source": arguments.first_source,
+        "first_path": arguments.first_file,
+        "first_url": arguments.first_url,
+        "last_source": arguments.last_source,
+        "last_path": arguments.last_file,
+        "last_url": arguments.last_url,
+        "fit_method": arguments.fit_method,
+        "fit_mode": arguments.fit_mode,
+        "make_room": arguments.make_room,
+        "new_generation": arguments.new,
+    }
+
+
+def job_records() -> dict[str, tuple[str, str]]:
+    """job id -> (task id, state) for every job the open file lists.
+
+    Read through RNA (`scene.veo_jobs`) rather than the add-on's modules, whose package
+    name differs between a source checkout and an installed extension.
+    """
+    records = {}
+    for scene in bpy.data.scenes:
+        for entry in getattr(scene, "veo_jobs", ()):
+            records[entry.job_id] = (entry.task_id, entry.state)
+    return records
+
+
+def paid_work_to_keep(before: dict[str, tuple[str, str]], after: dict[str, tuple[str, str]]) -> bool:
+    """True when a job got a task id, or changed, during this run (so the file has news to keep)."""
+    return any(
+        task_id and before.get(job_id) != (task_id, state) for job_id, (task_id, state) in after.items()
+    )
+
+
+def with_enum_identifiers(operator: Any, properties: dict[str, Any]) -> dict[str, Any]:
+    """Command-line choices are lower case; the operator's enum identifiers are not all so."""
+    rna_properties = operator.get_rna_type().properties
+    matched = dict(properties)
+    for name, value in properties.items():
+        rna = rna_properties.get(name)
+        if rna is None or rna.type != "ENUM" or not isinstance(value, str):
+            continue
+        for item in rna.enum_items:
+            if item.identifier.casefold() == value.casefold():
+                matched[name] = item.identifier
+    return matched
+
+
+def run_operator(operator: Any, **properties: Any) -> None:
+    """Call a veo operator; raise RuntimeError unless it finished.
+
+    bpy.ops raises RuntimeError itself when the operator reports an ERROR (its message is
+    the report); a plain CANCELLED without a report is turned into one here.
+    """
+    result = operator(**with_enum_identifiers(operator, properties))
+    if "FINISHED" not in result:
+        raise RuntimeError(f"{operator.idname_py()} ended {sorted(result)}")
+
+
+def save_blend() -> None:
+    if not bpy.data.filepath:
+        raise RuntimeError("The file has never been saved, so --save has no path to save to")
+    bpy.ops.wm.save_mainfile()
+    print(f"[veo] saved {bpy.data.filepath}", flush=True)
+
+
+def main(argv: Sequence[str]) -> int:
+    arguments = parse_arguments(argv)
+    if arguments.blend is not None:
+        if not arguments.blend.is_file():
+            print(f"veo_generate: no such .blend file: {arguments.blend}", file=sys.stderr)
+            return EXIT_FAILED
+        bpy.ops.wm.open_mainfile(filepath=str(arguments.blend.resolve()))
+    unregister = ensure_addon_registered()
+    try:
+        return generate(arguments)
+    finally:
+        # The 4.2 wheel crashes (SIGSEGV) while the process exits with the add-on's classes
+        # still registered, turning every exit status into 139: undo what this script did.
+        if unregister is not None:
+            unregister()
+
+
+def generate(arguments: argparse.Namespace) -> int:
+    """Resume and/or generate as asked, save if asked; the exit status."""
+    before = job_records()
+    failure: str | None = None
+    try:
+        if arguments.resume:
+            run_operator(bpy.ops.veo.resume_jobs)
+        if arguments.prompt is not None:
+            properties = generation_properties(arguments)
+            if arguments.all_gaps:
+                run_operator(bpy.ops.veo.fill_gaps, **properties)
+            else:
+                run_operator(
+                    bpy.ops.veo.generate_transition,
+                    left_strip=arguments.left,
+                    right_strip=arguments.right,
+                    **properties,
+                )
+    except RuntimeError as error:
+        failure = str(error).strip().removeprefix("Error:").strip()
+
+    # After a failure the timeline is as it was, but a job that reached the service has a task
+    # id (the clip may still arrive, and it may be paid for). The journal keeps it too, yet
+    # saving puts it in the file itself, so `--resume` on this file finds it on any machine.
+    # A failure before anything was sent leaves the file untouched.
+    if arguments.save and (failure is None or paid_work_to_keep(before, job_records())):
+        try:
+            save_blend()
+        except RuntimeError as error:
+            failure = failure or str(error).strip()
+
+    if failure is not None:
+        print(f"veo_generate: {failure}", file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    status = main(sys.argv)
+    sys.stdout.flush()
+    sys.exit(status)
