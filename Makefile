@@ -27,4 +27,4 @@ server:
 
 ## make demo: the headless job end to end against the local server
 demo:
-	@echo "make demo arrives with the jobs/headless issue (#4)"; exit 1
+	@py=$$($(VENV) blender50) && $$py tools/demo.py
