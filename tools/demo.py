@@ -9,6 +9,9 @@
    demo/out/contact_sheet.png: the left shot's last frame, five frames of the generated clip
    as it plays in the gap, and the right shot's first frame, each labelled with its frame.
 
+FAULTS in the environment reaches the server (see localserver/README.md), to watch a failure:
+`FAULTS="submit=no_balance" make demo` ends with the service's message and exit status 1.
+
 Runs with the blender50 venv's Python (the Makefile sees to that). No key and no internet:
 the API key is an obvious dummy and every request stays on 127.0.0.1. Exit status 0 when
 everything was made, 1 (with the reason) otherwise; the server is stopped either way.
@@ -99,7 +102,9 @@ def _read_base_url(server: subprocess.Popen[str], log_path: Path) -> str:
         raise DemoError(f"The local server printed no address within {SERVER_START_TIMEOUT:.0f} s") from None
     if not line.startswith("http://"):
         time.sleep(0.2)  # let it finish writing its reason to the log
-        raise DemoError(f"The local server did not start (exit {server.poll()}); see {log_path}")
+        log_lines = log_path.read_text(errors="replace").strip().splitlines()
+        reason = f": {log_lines[-1]}" if log_lines else ""
+        raise DemoError(f"The local server did not start (exit {server.poll()}){reason}; log: {log_path}")
     return line
 
 
