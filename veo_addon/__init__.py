@@ -8,13 +8,16 @@ stays importable (and testable) in plain Python.
 def register() -> None:
     import bpy
 
-    from .blender import handlers, jobstore, operators, preferences, runtime
+    from .blender import handlers, jobstore, operators, preferences
 
     for cls in (*preferences.classes, *jobstore.classes, *operators.classes):
         bpy.utils.register_class(cls)
     jobstore.register_properties()
     handlers.register()
-    runtime.manager.file_loaded()
+    # bpy.data cannot be read while add-ons register at start-up; enabling the add-on in an
+    # open file must still pick up that file's jobs, so look once the event loop runs.
+    if not bpy.app.background:
+        bpy.app.timers.register(handlers.pick_up_open_file, first_interval=0.1)
 
 
 def unregister() -> None:

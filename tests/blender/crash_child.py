@@ -82,5 +82,7 @@ if __name__ == "__main__":
     action, blend_path = sys.argv[1], Path(sys.argv[2])
     if action == "finish":
         finish(blend_path, sys.argv[3] if len(sys.argv) > 3 else None)
+        # The 4.2 bpy wheel crashes at interpreter exit while add-on classes are registered.
+        veo_addon.unregister()
     else:
         start(action, blend_path)

@@ -57,7 +57,7 @@ def start_then_kill(action: str, blend: Path, env: dict[str, str]) -> tuple[str,
     return job_id, task_id
 
 
-def finish(blend: Path, env: dict[str, str], *extra: str) -> list[str]:
+def finish(blend: Path, env: dict[str, str], *extra: str) -> tuple[list[str], str]:
     done = subprocess.run(
         [sys.executable, str(CHILD), "finish", str(blend), *extra],
         cwd=ROOT,
@@ -67,7 +67,7 @@ def finish(blend: Path, env: dict[str, str], *extra: str) -> list[str]:
         timeout=180,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return [line for line in done.stdout.splitlines() if line.startswith("STRIP ")]
+    return [line for line in done.stdout.splitlines() if line.startswith("STRIP ")], done.stdout
 
 
 @pytest.mark.parametrize("action", ["start-saved", "start-unsaved-job"])
@@ -78,9 +78,9 @@ def test_a_new_blender_finishes_the_job_of_a_killed_one(
     _, task_id = start_then_kill(action, blend, child_env)
     assert highway.task(task_id).status != "TASK_STATUS_SUCCEED"  # killed mid-poll
 
-    strips = finish(blend, child_env)
+    strips, output = finish(blend, child_env)
 
-    assert len(strips) == 1 and strips[0].endswith(" 51 101")
+    assert len(strips) == 1 and strips[0].endswith(" 51 101"), output
     assert highway.submit_count == 1
     assert not list((tmp_path / "veo_clips").glob("*.part"))
 
@@ -99,9 +99,9 @@ def test_a_job_of_a_never_saved_file_can_be_inserted_into_another_file(
         timeout=120,
     )
 
-    strips = finish(target, child_env, job_id)
+    strips, output = finish(target, child_env, job_id)
 
-    assert len(strips) == 1 and strips[0].endswith(" 51 101")
+    assert len(strips) == 1 and strips[0].endswith(" 51 101"), output
     assert highway.submit_count == 1
 
 

@@ -45,6 +45,11 @@ def on_load_post(*_args: object) -> None:
             log.warning("Veo job %s was not resumed: %s", job.job_id[:8], error)
 
 
+def pick_up_open_file() -> None:
+    """One-shot timer after the add-on is enabled: the same as opening the file."""
+    on_load_post()
+
+
 @persistent
 def on_save_post(*_args: object) -> None:
     manager.file_saved()

@@ -605,6 +605,7 @@ class JobRunner:
                 JobState.DOWNLOADED,
                 f"Reused the clip of an identical earlier request (task {earlier.task_id}); "
                 "nothing new was paid for.",
+                emit=False,
             )
         else:
             with self._lock:
@@ -613,8 +614,10 @@ class JobRunner:
                 JobState.QUEUED,
                 f"An identical request is already running (task {earlier.task_id}); "
                 "waiting for it instead of paying again.",
+                emit=False,
             )
         self._persist()
+        self._emit(EventKind.STATE_CHANGED)
         if self._job.task_id:
             self._emit(EventKind.TASK_ACCEPTED)
         return True
@@ -645,7 +648,8 @@ class JobRunner:
             return
         with self._lock:
             self._job.task_id = task_id
-        self._set_state(JobState.QUEUED, f"Task {task_id} accepted; waiting in the queue.")
+        # Nobody hears of the task id before the journal holds it: not even the main thread.
+        self._set_state(JobState.QUEUED, f"Task {task_id} accepted; waiting in the queue.", emit=False)
         try:
             self._persist(required=True)
         except OSError as error:
@@ -653,6 +657,7 @@ class JobRunner:
             log.warning(
                 "job %s: could not record task %s in the journal: %s", self._job.job_id, task_id, error
             )
+        self._emit(EventKind.STATE_CHANGED)
         self._emit(EventKind.TASK_ACCEPTED)
 
     def _follow_task(self) -> None:
@@ -800,12 +805,13 @@ class JobRunner:
             client.cancel()  # stop() may have run before the client existed
         return client
 
-    def _set_state(self, state: JobState, message: str, *, error_kind: str = "") -> None:
+    def _set_state(self, state: JobState, message: str, *, error_kind: str = "", emit: bool = True) -> None:
         with self._lock:
             before = self._job.state
             self._job.transition(state, message, error_kind=error_kind)
         log.info("job %s: %s", self._job.job_id, self._job.message)
-        self._emit(EventKind.STATE_CHANGED if state is not before else EventKind.PROGRESS)
+        if emit:
+            self._emit(EventKind.STATE_CHANGED if state is not before else EventKind.PROGRESS)
 
     def _fail(self, error: BaseException, message: str) -> None:
         self._set_state(JobState.FAILED, message, error_kind=type(error).__name__)
