@@ -8,6 +8,7 @@ in it, so re-running `make test` costs nothing once everything is installed.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 import tomllib
@@ -35,6 +36,11 @@ def ensure(name: str) -> Path:
     stamp = home / "pins.txt"
     if python.exists() and stamp.exists() and stamp.read_text() == wanted:
         return python
+    if importlib.util.find_spec("ensurepip") is None:
+        raise SystemExit(
+            f"{sys.executable} cannot create a virtual environment with pip: "
+            "install Python's venv module (Debian: apt-get install python3-venv)"
+        )
     print(f"[venvs] installing {name} into {home}", file=sys.stderr, flush=True)
     venv.EnvBuilder(with_pip=True, clear=True).create(home)
     subprocess.run(
