@@ -126,23 +126,20 @@ def vertical_gradient(
     return column.resize(size)
 
 
+def draw_hills(draw: ImageDraw.ImageDraw, size: tuple[int, int], fill: tuple[int, int, int]) -> None:
+    """The same skyline in both shots, so the transition has something to hold on to."""
+    width, height = size
+    outline = [(0, 1.0), (0, 0.7), (0.35, 0.55), (0.7, 0.72), (1.0, 0.6), (1.0, 1.0)]
+    draw.polygon([(width * x, height * y) for x, y in outline], fill=fill)
+
+
 def sunset_shot(size: tuple[int, int] = OUTPUT_SIZE) -> Image.Image:
     """Shot A: a warm evening sky, a big sun over dark hills."""
     width, height = size
     image = vertical_gradient(size, (255, 170, 60), (200, 60, 90))
     draw = ImageDraw.Draw(image)
     draw.ellipse((width * 0.55, height * 0.25, width * 0.55 + 260, height * 0.25 + 260), fill=(255, 236, 150))
-    draw.polygon(
-        [
-            (0, height),
-            (0, height * 0.7),
-            (width * 0.35, height * 0.55),
-            (width * 0.7, height * 0.72),
-            (width, height * 0.6),
-            (width, height),
-        ],
-        fill=(70, 30, 50),
-    )
+    draw_hills(draw, size, (70, 30, 50))
     draw.text((60, 50), "SHOT A  ·  evening", font=font(64), fill=(60, 20, 30))
     return image
 
@@ -159,17 +156,7 @@ def night_shot(size: tuple[int, int] = OUTPUT_SIZE) -> Image.Image:
         draw.ellipse((x, y, x + radius, y + radius), fill=(235, 240, 255))
     draw.ellipse((220, 120, 420, 320), fill=(240, 240, 210))
     draw.ellipse((270, 100, 470, 300), fill=(14, 28, 72))
-    draw.polygon(
-        [
-            (0, height),
-            (0, height * 0.7),
-            (width * 0.35, height * 0.55),
-            (width * 0.7, height * 0.72),
-            (width, height * 0.6),
-            (width, height),
-        ],
-        fill=(8, 14, 34),
-    )
+    draw_hills(draw, size, (8, 14, 34))
     draw.text((width - 560, 50), "SHOT B  ·  night", font=font(64), fill=(200, 220, 255))
     return image
 

@@ -15,11 +15,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import bpy
 
 from ..core.client import HighwayClient, RetryPolicy
-from ..core.errors import AuthenticationError, VeoError
+from ..core.errors import VeoError, missing_key_error
 from ..core.images import FitMethod, prepare_keyframe
 from ..core.jobs import (
     EventKind,
@@ -68,6 +69,19 @@ class GenerationOptions:
         if self.duration == "auto":
             return transition.gap.auto_duration_seconds(self.resolution)
         return int(self.duration)
+
+    def request_fields(self, duration_seconds: int) -> dict[str, Any]:
+        """The request's fields but the images and the aspect ratio (which needs the scene)."""
+        return {
+            "prompt": self.prompt,
+            "negative_prompt": self.negative_prompt,
+            "seed": self.seed,
+            "resolution": self.resolution,
+            "duration_seconds": duration_seconds,
+            "sample_count": self.sample_count,
+            "generate_audio": self.generate_audio,
+            "person_generation": self.person_generation,
+        }
 
 
 @dataclass
@@ -132,20 +146,9 @@ class JobManager:
         sent. Returns the job and the lines worth telling the user (cost, warnings).
         """
         duration = options.duration_for(transition)
-        validate_parameters(
-            prompt=options.prompt,
-            negative_prompt=options.negative_prompt,
-            seed=options.seed,
-            resolution=options.resolution,
-            duration_seconds=duration,
-            sample_count=options.sample_count,
-            generate_audio=options.generate_audio,
-            person_generation=options.person_generation,
-        )
+        validate_parameters(**options.request_fields(duration))
         if not settings.api_key:
-            raise AuthenticationError(
-                "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
-            )
+            raise missing_key_error()
         if transition.is_adjacent and not options.make_room:
             raise timeline.TimelineError(
                 f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
@@ -182,15 +185,8 @@ class JobManager:
             return GenerationRequest(
                 image=_request_image(first, aspect.value, options, "image"),
                 last_image=_request_image(last, aspect.value, options, "last_image"),
-                prompt=options.prompt,
-                negative_prompt=options.negative_prompt,
-                seed=options.seed,
-                resolution=options.resolution,
                 aspect_ratio=aspect.value,
-                duration_seconds=duration,
-                sample_count=options.sample_count,
-                generate_audio=options.generate_audio,
-                person_generation=options.person_generation,
+                **options.request_fields(duration),
             )
 
         jobstore.save_job(scene, job)
@@ -210,9 +206,7 @@ class JobManager:
         if not job.can_resume:
             return False
         if not settings.api_key:
-            raise AuthenticationError(
-                "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
-            )
+            raise missing_key_error()
         clips_dir, _ = self.clips_folder(settings)
         self._launch(job, settings, clips_dir, None, force_new=False)
         return True

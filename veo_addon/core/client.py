@@ -47,6 +47,7 @@ from .errors import (
     SubmitOutcomeUnknownError,
     ValidationError,
     VeoError,
+    missing_key_error,
 )
 from .ratelimit import RateLimiter, shared_rate_limiter
 from .request import Base64Form, GenerationRequest
@@ -276,9 +277,7 @@ class HighwayClient:
     ) -> None:
         self.base_url = check_base_url(base_url)
         if not api_key or not api_key.strip():
-            raise AuthenticationError(
-                "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
-            )
+            raise missing_key_error()
         self.settings = settings or ClientSettings()
         self.base64_form = self.settings.base64_form
         self._limiter = rate_limiter or shared_rate_limiter()

@@ -46,6 +46,12 @@ class AuthenticationError(ApiError):
     """401/403 for the key: missing, wrong, or without access."""
 
 
+def missing_key_error() -> AuthenticationError:
+    return AuthenticationError(
+        "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
+    )
+
+
 class InsufficientBalanceError(ApiError):
     """403 NOT_ENOUGH_BALANCE: the account has no credit left."""
 
