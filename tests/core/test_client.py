@@ -254,6 +254,32 @@ def test_a_missing_key_is_refused_before_sending() -> None:
         HighwayClient("  ", "http://127.0.0.1:9")
 
 
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        "sk_test_Paste9Qv\r\nLm2Pq7Rt4Wy8",  # copied across a line break
+        "sk_test_Paste9Qv–Lm2Pq7Rt4Wy8",  # an en dash put in by a word processor
+        "sk_test_Paste9Qv Lm2Pq7Rt4Wy8",
+    ],
+)
+def test_a_mangled_key_is_refused_without_echoing_it(
+    highway, pasted: str, caplog: pytest.LogCaptureFixture
+) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(AuthenticationError, match="paste it again") as caught:
+        HighwayClient(pasted, highway.base_url, rate_limiter=RateLimiter(10_000))
+    for text in (str(caught.value), repr(caught.value), caplog.text):
+        assert "Paste9Qv" not in text and "Lm2Pq7" not in text
+    assert "\n" not in str(caught.value)
+    assert sum(highway.request_counts.values()) == 0
+
+
+def test_whitespace_around_a_pasted_key_is_harmless(highway) -> None:  # type: ignore[no-untyped-def]
+    highway.api_key = SECRET_KEY
+    with HighwayClient(f"  {SECRET_KEY}\r\n", highway.base_url, rate_limiter=RateLimiter(10_000)) as client:
+        assert client.submit(make_request())
+
+
 # -- result polls retry -------------------------------------------------------------------
 
 
@@ -398,6 +424,27 @@ def test_a_download_that_is_not_an_mp4_is_refused(plain_file_server: str, tmp_pa
     with make_client(plain_file_server) as client, pytest.raises(InvalidMediaError):
         client.download(f"{plain_file_server}/not-a-video.mp4", dest)
     assert list(dest.parent.iterdir()) == []
+
+
+def test_two_downloads_of_one_file_at_once_do_not_spoil_each_other(
+    client: HighwayClient, highway, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # Two Blender processes fetching the clip of one task into one folder: the second one
+    # runs to the end while the first is mid-transfer.
+    task_id, url = finished_video_url(client)
+    dest = tmp_path / f"{task_id}_0.mp4"
+    other_done: list[Path] = []
+
+    def meanwhile(received: int, total: int | None) -> None:
+        if not other_done:
+            with make_client(highway.base_url) as other:
+                other_done.append(other.download(url, dest, task_id=task_id))
+
+    first = client.download(url, dest, meanwhile, task_id=task_id)
+    assert first == dest and other_done == [dest]
+    assert dest.read_bytes()[4:8] == b"ftyp"
+    assert dest.read_bytes() == client.download(url, tmp_path / "alone.mp4").read_bytes()
+    assert not list(tmp_path.glob("*.part"))
 
 
 def test_the_key_is_never_sent_to_file_hosts(client: HighwayClient, highway, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

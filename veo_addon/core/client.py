@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -278,6 +279,13 @@ class HighwayClient:
         self.base_url = check_base_url(base_url)
         if not api_key or not api_key.strip():
             raise missing_key_error()
+        key = api_key.strip()
+        if not _is_header_safe_key(key):
+            # httpx would fail later with a text that quotes the header (the key) or a
+            # UnicodeEncodeError; neither may reach the user, a log or the journal.
+            raise AuthenticationError(
+                "The API key contains spaces, line breaks or non-ASCII characters; paste it again."
+            )
         self.settings = settings or ClientSettings()
         self.base64_form = self.settings.base64_form
         self._limiter = rate_limiter or shared_rate_limiter()
@@ -291,7 +299,7 @@ class HighwayClient:
         self._api = httpx.Client(
             base_url=self.base_url,
             headers={
-                "Authorization": f"Bearer {api_key.strip()}",
+                "Authorization": f"Bearer {key}",
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
             },
@@ -369,13 +377,14 @@ class HighwayClient:
         for videos, starts with an MP4 `ftyp` box. Nothing is left behind on failure."""
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(dest.name + ".part")
+        # A name of its own: another process (or thread) may be fetching the same file right
+        # now, and a shared name would let one truncate or rename the other's bytes.
+        partial = _new_partial_file(dest)
         policy = self.settings.retry
         label = f"the result of task {task_id}" if task_id else "the result file"
         received = 0
         attempt = 0
         try:
-            partial.unlink(missing_ok=True)
             while True:
                 attempt += 1
                 self._wait_for_slot()
@@ -579,6 +588,26 @@ def _check_mp4(path: Path, label: str) -> None:
         head = handle.read(12)
     if len(head) < 12 or head[4:8] != b"ftyp":
         raise InvalidMediaError(f"The download of {label} is not an MP4 file")
+
+
+def _new_partial_file(dest: Path) -> Path:
+    """Create an empty `<dest name>.<random>.part` beside `dest`, unique to this download.
+
+    Not tempfile.mkstemp: its 0600 mode would end up on the clip; this one follows the umask
+    like any other file the user saves."""
+    while True:
+        partial = dest.with_name(f"{dest.name}.{secrets.token_hex(6)}.part")
+        try:
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return partial
+
+
+def _is_header_safe_key(key: str) -> bool:
+    """Printable ASCII without whitespace: what an Authorization header can carry as typed."""
+    return all("!" <= char <= "~" for char in key)
 
 
 def _describe(error: Exception) -> str:
