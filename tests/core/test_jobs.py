@@ -6,6 +6,8 @@ import logging
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -100,6 +102,19 @@ def test_stopped_and_failed_jobs_resume_only_with_a_task_id_and_never_resubmit()
             unknown.transition(state)
     unknown.task_id = "found-by-the-user"
     unknown.transition(JobState.QUEUED)
+
+
+def test_an_inserted_job_goes_back_to_downloaded_only_with_its_clips() -> None:
+    # The file was reopened without the saved strips: the clip is on disk, not on the timeline.
+    job = new_job(state=JobState.INSERTED, task_id="t1")
+    with pytest.raises(JobStateError):
+        job.transition(JobState.DOWNLOADED, "no clip to insert again")
+    job.clip_paths = ["/clips/t1_0.mp4"]
+    job.transition(JobState.DOWNLOADED, "The clip goes in again")
+    assert job.needs_insert and not job.can_resume
+    for state in (JobState.SUBMITTING, JobState.QUEUED, JobState.FAILED):
+        with pytest.raises(JobStateError):
+            new_job(state=JobState.INSERTED, task_id="t1", clip_paths=["/c.mp4"]).transition(state)
 
 
 def test_poll_policy_stays_between_its_bounds_and_follows_the_eta() -> None:
@@ -284,6 +299,153 @@ def test_identical_request_follows_a_task_still_in_flight(
     assert follower.state is JobState.DOWNLOADED and first.state is JobState.DOWNLOADED
     assert follower.task_id == first.task_id and follower.clip_paths == first.clip_paths
     assert_clean(clips_dir)
+
+
+def start_runner(highway: LocalHighway, journal: Journal, clips_dir: Path, **options: Any) -> JobRunner:
+    return JobRunner(
+        new_job(),
+        client_factory(highway.base_url),
+        journal,
+        clips_dir,
+        make_request,
+        poll_policy=FAST_POLL,
+        **options,
+    ).start()
+
+
+def test_two_identical_requests_started_together_pay_once(
+    highway: LocalHighway, journal: Journal, clips_dir: Path
+) -> None:
+    # A slow upload: the second press comes while the first is still being submitted.
+    highway.faults.add("submit", nth=1, kind="latency", seconds=1.0)
+    first = start_runner(highway, journal, clips_dir)
+    second = start_runner(highway, journal, clips_dir)
+    assert first.wait(60) and second.wait(60)
+    events = second.drain_events()
+    a, b = first.job, second.job
+    assert highway.submit_count == 1 and highway.request_counts["submit"] == 1
+    assert a.state is JobState.DOWNLOADED and b.state is JobState.DOWNLOADED, (a.message, b.message)
+    assert b.reused_from == a.job_id and b.task_id == a.task_id and b.clip_paths == a.clip_paths
+    assert any("being submitted" in event.job.message for event in events)
+    assert [e.job.task_id for e in events if e.kind is EventKind.TASK_ACCEPTED] == [a.task_id]
+    assert_clean(clips_dir)
+
+
+def test_an_identical_request_sends_once_the_submit_it_waited_for_was_refused(
+    highway: LocalHighway, journal: Journal, clips_dir: Path
+) -> None:
+    highway.faults.add("submit", nth=1, kind="latency", seconds=1.0)
+    highway.faults.add("submit", nth=1, kind="no_balance")  # refused: no task, nothing billed
+    first = start_runner(highway, journal, clips_dir)
+    second = start_runner(highway, journal, clips_dir)
+    assert first.wait(60) and second.wait(60)
+    assert first.job.state is JobState.FAILED and first.job.error_kind == "InsufficientBalanceError"
+    assert second.job.state is JobState.DOWNLOADED and second.job.reused_from == ""
+    assert highway.submit_count == 1
+
+
+def test_an_identical_request_is_not_sent_when_the_one_it_waited_for_has_an_unknown_outcome(
+    highway: LocalHighway, journal: Journal, clips_dir: Path
+) -> None:
+    highway.faults.add("submit", nth=1, kind="latency", seconds=1.0)
+    highway.faults.add("submit", nth=1, kind="500")
+    first = start_runner(highway, journal, clips_dir)
+    second = start_runner(highway, journal, clips_dir)
+    assert first.wait(60) and second.wait(60)
+    assert first.job.state is JobState.UNKNOWN_OUTCOME
+    later = second.job
+    assert later.state is JobState.FAILED and later.error_kind == "IdenticalSubmitPendingError"
+    assert "outcome is unknown" in later.message and "nothing was billed" in later.message
+    assert highway.request_counts["submit"] == 1
+    assert journal.get(later.job_id) is None  # never sent, nothing to keep
+
+
+def test_waiting_for_an_identical_submit_can_be_stopped_and_is_bounded(
+    highway: LocalHighway, journal: Journal, clips_dir: Path
+) -> None:
+    # Another runner of this process is sending the identical request and has no answer yet.
+    busy = new_job(fingerprint=make_request().fingerprint(), owner_pid=os.getpid())
+    busy.transition(JobState.SUBMITTING, "Submitting the request…")
+    journal.upsert(busy)
+
+    waiting = start_runner(highway, journal, clips_dir)
+    wait_until(lambda: "being submitted" in waiting.job.message)
+    stopped_at = time.monotonic()
+    waiting.stop()
+    assert waiting.wait(5) and time.monotonic() - stopped_at < 2
+    assert waiting.job.state is JobState.FAILED and waiting.job.error_kind == "Cancelled"
+    assert "nothing was billed" in waiting.job.message
+
+    impatient = start_runner(highway, journal, clips_dir, identical_submit_wait=0.5)
+    assert impatient.wait(10)
+    assert impatient.job.state is JobState.FAILED
+    assert impatient.job.error_kind == "IdenticalSubmitPendingError"
+    assert "still being submitted" in impatient.job.message
+    assert highway.request_counts["submit"] == 0
+
+    # Its process is gone: not in flight any more (recover_interrupted will mark it), so a new
+    # identical request is sent.
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+
+    def owner_gone(job: Job) -> bool:
+        job.owner_pid = int(child.stdout)  # that process has ended
+        return True
+
+    journal.update_where(lambda job: job.job_id == busy.job_id, owner_gone)
+    sent = start_runner(highway, journal, clips_dir)
+    assert sent.wait(60) and sent.job.state is JobState.DOWNLOADED
+    assert highway.submit_count == 1
+
+
+def test_an_identical_request_after_a_broken_poll_fetches_that_task(
+    highway: LocalHighway, clips_dir: Path, run_job: RunJob
+) -> None:
+    highway.faults.add("result", kind="503")
+    first, _ = run_job()
+    assert first.state is JobState.FAILED and first.error_kind == "ServiceUnavailableError"
+    assert first.task_id and first.can_resume
+    highway.faults.clear()
+    second, events = run_job()
+    assert highway.submit_count == 1
+    assert second.state is JobState.DOWNLOADED and second.task_id == first.task_id
+    assert second.reused_from == first.job_id
+    assert any("fetching its result instead of paying again" in e.job.message for e in events)
+    assert_clean(clips_dir)
+
+
+class ClaimingJournal(Journal):
+    """Save As lands right after the worker wrote `downloaded`: the last write it makes."""
+
+    claim_to = "/projects/saved_as_at_the_end.blend"
+
+    def upsert(self, job: Job) -> Job:
+        stored = super().upsert(job)
+        if job.state is JobState.DOWNLOADED:
+            self.claim(job.job_id, self.claim_to)
+        return stored
+
+
+def test_a_claim_made_while_the_job_runs_is_kept_and_reaches_the_finished_event(
+    highway: LocalHighway, tmp_path: Path, clips_dir: Path
+) -> None:
+    highway.gen_seconds = 1.5
+    journal = Journal(tmp_path / "journal.json")
+    runner = start_runner(highway, journal, clips_dir)
+    wait_until(lambda: (journal.get(runner.job_id) or new_job()).task_id)
+    journal.claim(runner.job_id, "/projects/edit_v2.blend")  # File > Save As mid-poll
+    assert runner.wait(30)
+    assert runner.job.state is JobState.DOWNLOADED
+    assert journal.get(runner.job_id).blend_path == "/projects/edit_v2.blend"  # type: ignore[union-attr]
+    [finished] = [e.job for e in runner.drain_events() if e.kind is EventKind.FINISHED]
+    assert finished.blend_path == "/projects/edit_v2.blend"
+
+    late = ClaimingJournal(tmp_path / "late.json")
+    runner = start_runner(highway, late, clips_dir, force_new=True)
+    assert runner.wait(30)
+    [finished] = [e.job for e in runner.drain_events() if e.kind is EventKind.FINISHED]
+    assert finished.state is JobState.DOWNLOADED
+    assert finished.blend_path == ClaimingJournal.claim_to
+    assert late.get(runner.job_id).blend_path == ClaimingJournal.claim_to  # type: ignore[union-attr]
 
 
 def test_stop_then_resume_keeps_the_task(

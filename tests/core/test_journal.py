@@ -6,6 +6,8 @@ import json
 import logging
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -100,6 +102,78 @@ def test_claim_gives_a_job_to_a_file_and_a_worker_snapshot_does_not_undo_it(jour
     assert journal.claim("no-such-job", "/x.blend") is None
 
 
+def test_only_claim_changes_a_recorded_blend_path(journal: Journal) -> None:
+    job = new_job(blend_path="/projects/edit.blend", state=JobState.QUEUED, task_id="t1")
+    journal.upsert(job)
+    journal.claim(job.job_id, "/projects/edit_v2.blend")  # File > Save As while the job runs
+    # The worker's snapshot still names the old file.
+    job.transition(JobState.PROCESSING, "processing")
+    stored = journal.upsert(job)
+    assert stored.blend_path == "/projects/edit_v2.blend" and stored.state is JobState.PROCESSING
+    assert journal.get(job.job_id).blend_path == "/projects/edit_v2.blend"  # type: ignore[union-attr]
+    assert job.blend_path == "/projects/edit.blend"  # the caller's object is left as it was
+
+
+def submitting(fingerprint: str, **fields: object) -> Job:
+    job = new_job(fingerprint=fingerprint, **fields)
+    job.owner_pid = os.getpid()
+    job.transition(JobState.SUBMITTING, "Submitting the request…")
+    return job
+
+
+def test_reserve_submission_records_the_first_and_points_the_next_to_it(journal: Journal) -> None:
+    first = submitting("fp")
+    assert journal.reserve_submission(first) is None
+    assert journal.get(first.job_id).state is JobState.SUBMITTING  # type: ignore[union-attr]
+    second = submitting("fp")
+    earlier = journal.reserve_submission(second)
+    assert earlier is not None and earlier.job_id == first.job_id and earlier.submit_in_progress
+    assert journal.get(second.job_id) is None  # not recorded: it must not be sent
+    assert journal.reserve_submission(submitting("other")) is None
+    # Once the first has a task id, the next one follows that task.
+    first.task_id = "task-1"
+    first.transition(JobState.QUEUED, "accepted")
+    journal.upsert(first)
+    earlier = journal.reserve_submission(second)
+    assert earlier is not None and earlier.task_id == "task-1" and not earlier.submit_in_progress
+    with pytest.raises(ValueError):
+        journal.reserve_submission(new_job(fingerprint="fp"))
+
+
+def test_reserve_submission_ignores_a_submit_whose_process_is_gone(journal: Journal) -> None:
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    abandoned = submitting("fp")
+    abandoned.owner_pid = int(child.stdout)  # that process has ended
+    journal.upsert(abandoned)
+    ownerless = submitting("fp")
+    ownerless.owner_pid = None  # recorded by an older version
+    journal.upsert(ownerless)
+    assert not abandoned.submit_in_progress and not ownerless.submit_in_progress
+    assert journal.reserve_submission(submitting("fp")) is None
+
+
+def test_reserve_submission_lets_exactly_one_of_many_racers_send(journal: Journal) -> None:
+    # Each thread has its own Journal object: only the file lock keeps them apart, as between
+    # two Blender processes.
+    barrier = threading.Barrier(8)
+    outcomes: list[Job | None] = []
+
+    def racer() -> None:
+        candidate = submitting("fp")
+        mine = Journal(journal.path)
+        barrier.wait()
+        outcomes.append(mine.reserve_submission(candidate))
+
+    threads = [threading.Thread(target=racer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(None) == 1
+    [recorded] = journal.all()
+    assert {earlier.job_id for earlier in outcomes if earlier is not None} == {recorded.job_id}
+
+
 def test_find_reusable_prefers_clips_on_disk_then_a_task_in_flight(journal: Journal, tmp_path: Path) -> None:
     clip = tmp_path / "task-a_0.mp4"
     clip.write_bytes(b"\0\0\0\x18ftypmp42")
@@ -113,7 +187,12 @@ def test_find_reusable_prefers_clips_on_disk_then_a_task_in_flight(journal: Jour
     )
     failed = new_job(fingerprint="fp3", task_id="task-c", state=JobState.FAILED, error_kind="TaskFailedError")
     lost = new_job(fingerprint="fp4", state=JobState.UNKNOWN_OUTCOME)
-    for job in (done, flying, failed, lost):
+    # The poll broke off: the task most likely finished at the service, fetching it is free.
+    broken_poll = new_job(
+        fingerprint="fp5", task_id="task-e", state=JobState.FAILED, error_kind="NetworkError"
+    )
+    refused = new_job(fingerprint="fp6", state=JobState.FAILED, error_kind="BadRequestError")
+    for job in (done, flying, failed, lost, broken_poll, refused):
         journal.upsert(job)
 
     assert journal.find_reusable("fp").job_id == done.job_id  # type: ignore[union-attr]
@@ -122,6 +201,8 @@ def test_find_reusable_prefers_clips_on_disk_then_a_task_in_flight(journal: Jour
     assert journal.find_reusable("fp2", exclude_job_id=flying.job_id) is None
     assert journal.find_reusable("fp3") is None  # the service failed it: not worth reusing
     assert journal.find_reusable("fp4") is None  # no task id to follow
+    assert journal.find_reusable("fp5").job_id == broken_poll.job_id  # type: ignore[union-attr]
+    assert journal.find_reusable("fp6") is None  # refused before a task existed
     assert journal.find_reusable("") is None
     clip.unlink()
     # Clips gone: the task id is still known, so its result can be fetched again.

@@ -13,6 +13,7 @@ States (`JobState`)::
         └─► downloaded / queued  (an identical earlier job is reused: nothing submitted)
     queued / processing / downloading ──► failed | stopped
     stopped / failed-with-task-id ──► queued (resume: polls and downloads, never submits)
+    inserted ──► downloaded (the file was reopened without the strips: insert the clip again)
 
 `Job.transition()` is the one place a state changes; it refuses impossible moves.
 
@@ -123,7 +124,9 @@ _TRANSITIONS: dict[JobState, frozenset[JobState]] = {
         {JobState.DOWNLOADING, JobState.DOWNLOADED, JobState.FAILED, JobState.STOPPED}
     ),
     JobState.DOWNLOADED: frozenset({JobState.DOWNLOADED, JobState.INSERTED}),
-    JobState.INSERTED: frozenset({JobState.INSERTED}),
+    # Back to `downloaded` when the file was reopened without the saved strips: the clip is on
+    # disk but no longer on the timeline, so it goes in again (nothing is fetched or paid).
+    JobState.INSERTED: frozenset({JobState.INSERTED, JobState.DOWNLOADED}),
     JobState.FAILED: _RESUMED_STATES,
     JobState.STOPPED: _RESUMED_STATES | {JobState.STOPPED, JobState.FAILED},
     # Only when the user found the task id at the service; never by resubmitting.
@@ -136,6 +139,11 @@ FINAL_ERROR_KINDS = frozenset({"TaskFailedError", "ValidationError"})
 
 class JobStateError(VeoError):
     """An impossible state change was asked for (a bug in the caller, not a user error)."""
+
+
+class IdenticalSubmitPendingError(VeoError):
+    """An identical request was being submitted by another job and this one was not sent:
+    it did not get a task id in time, or its outcome is unknown. Nothing was billed for this job."""
 
 
 def _now() -> float:
@@ -232,6 +240,17 @@ class Job:
     @property
     def needs_insert(self) -> bool:
         return self.state is JobState.DOWNLOADED
+
+    @property
+    def submit_in_progress(self) -> bool:
+        """A runner is sending this job right now: `submitting`, no task id yet, and its owner
+        process alive (this process counts as alive). An identical request waits for it."""
+        return (
+            self.state is JobState.SUBMITTING
+            and not self.task_id
+            and self.owner_pid is not None
+            and _process_alive(self.owner_pid)
+        )
 
     def clips_exist(self) -> bool:
         return bool(self.clip_paths) and all(Path(p).is_file() for p in self.clip_paths)
@@ -424,6 +443,12 @@ def _is_complete_mp4(path: Path) -> bool:
         return False
 
 
+# How long a new job waits for an identical one that is being submitted (a slow upload, a
+# rate-limited submit) before giving up without sending, and how often it looks.
+IDENTICAL_SUBMIT_WAIT = 300.0
+_IDENTICAL_SUBMIT_POLL = 0.25
+
+
 class _StopRequested(Exception):
     """Internal: the user asked to stop between two steps."""
 
@@ -431,9 +456,12 @@ class _StopRequested(Exception):
 class JobRunner:
     """Drives one job in a worker thread: every network call and image encode happens there.
 
-    - New job (no task id): pass `build_request`. The worker builds the request, reuses an
-      identical earlier job unless `force_new`, else records `submitting` in the journal
-      BEFORE sending, submits once, and records the task id durably the moment it arrives.
+    - New job (no task id): pass `build_request`. The worker builds the request, then in one
+      journal transaction (`Journal.reserve_submission`) either finds an identical job to reuse
+      or records this one `submitting` BEFORE sending (`force_new` skips the search); it
+      submits once and records the task id durably the moment it arrives. An identical job
+      another runner is submitting right now is waited for (up to `identical_submit_wait`
+      seconds; `stop()` ends the wait) and then followed, never paid for twice.
     - Resumed job (has a task id): polls and downloads only; it never submits.
     - A job without task id and without `build_request` is never submitted: the runner ends
       at once (an `unknown_outcome` job stays so until the user decides).
@@ -452,6 +480,7 @@ class JobRunner:
         *,
         force_new: bool = False,
         poll_policy: PollPolicy | None = None,
+        identical_submit_wait: float = IDENTICAL_SUBMIT_WAIT,
     ) -> None:
         self._job = job.copy()
         self._client_source = client_factory
@@ -460,6 +489,7 @@ class JobRunner:
         self._build_request = build_request
         self._force_new = force_new
         self._policy = poll_policy or PollPolicy()
+        self._identical_submit_wait = identical_submit_wait
         self._lock = threading.Lock()
         self._events: queue.Queue[JobEvent] = queue.Queue()
         self._stop = threading.Event()
@@ -535,6 +565,7 @@ class JobRunner:
             with _running_guard:
                 if _running.get(self._job.job_id) is self:
                     del _running[self._job.job_id]
+            self._adopt_recorded_blend_path()
             self._emit(EventKind.FINISHED)
             self._done.set()
 
@@ -552,8 +583,8 @@ class JobRunner:
             return
         else:
             request = self._prepare()
-            if request is None:
-                if self._job.state.is_in_flight:  # reused an identical task still running
+            if request is None or not self._reserve():
+                if self._job.state.is_in_flight:  # follows an identical task
                     self._follow_task()
                 return
             self._submit(request)
@@ -562,7 +593,7 @@ class JobRunner:
         self._follow_task()
 
     def _prepare(self) -> GenerationRequest | None:
-        """Build the request; reuse an identical job when allowed. None: the job ended."""
+        """Build the request. None: the job ended."""
         assert self._build_request is not None
         try:
             request = self._build_request()
@@ -581,17 +612,90 @@ class JobRunner:
         if self._stop.is_set():
             self._fail(Cancelled(""), "Stopped before anything was sent; nothing was billed.")
             return None
-        if not self._force_new and self._journal is not None and self._try_reuse():
-            return None
         return request
 
-    def _try_reuse(self) -> bool:
+    def _reserve(self) -> bool:
+        """Record `submitting` in the journal before sending. True: this runner sends the request.
+        False: the job ended, or follows an identical job instead (nothing to pay).
+
+        The journal checks for an identical job and records this one in one locked step, so two
+        runners started together never both send. An identical job still being submitted is
+        waited for: it gets a task id (followed), or it ends without one (then this one sends),
+        or its outcome is unknown (then neither sends again: the user decides)."""
+        deadline = time.monotonic() + self._identical_submit_wait
+        awaited: Job | None = None
+        while True:
+            with self._lock:
+                candidate = self._job.copy()
+            candidate.owner_pid = os.getpid()
+            candidate.transition(JobState.SUBMITTING, "Submitting the request…")
+            try:
+                if self._journal is None:
+                    earlier = None
+                elif self._force_new:
+                    earlier = None
+                    candidate = self._journal.upsert(candidate)
+                else:
+                    earlier = self._journal.reserve_submission(candidate)
+            except OSError as error:
+                self._fail(error, f"Could not record the job before sending ({error}); nothing was sent.")
+                return False
+            if earlier is None:
+                # The journal now says `submitting`: a crash from here on leaves that trace.
+                with self._lock:
+                    self._job = candidate
+                self._recorded = self._journal is not None
+                log.info("job %s: %s", candidate.job_id, candidate.message)
+                self._emit(EventKind.STATE_CHANGED)
+                return True
+            if not earlier.submit_in_progress:
+                self._reuse(earlier)
+                return False
+            if awaited is None or awaited.job_id != earlier.job_id:
+                awaited = earlier
+                with self._lock:
+                    self._job.message = (
+                        f"An identical request (job {earlier.job_id[:8]}) is being submitted; "
+                        "waiting for its task instead of paying twice."
+                    )
+                self._emit(EventKind.PROGRESS)
+            if not self._await_submit_of(awaited, deadline):
+                return False
+
+    def _await_submit_of(self, awaited: Job, deadline: float) -> bool:
+        """Poll the journal until `awaited` is no longer being submitted. False: this job ended
+        (stopped, timed out, or the awaited submit's outcome is unknown)."""
         assert self._journal is not None
-        earlier = self._journal.find_reusable(
-            self._job.fingerprint, base_url=self._job.base_url or None, exclude_job_id=self._job.job_id
-        )
-        if earlier is None:
-            return False
+        while True:
+            if self._stop.wait(_IDENTICAL_SUBMIT_POLL):
+                self._fail(Cancelled(""), "Stopped before anything was sent; nothing was billed.")
+                return False
+            try:
+                current = self._journal.get(awaited.job_id)
+            except OSError as error:
+                log.warning("job %s: journal not read: %s", self._job.job_id, error)
+                current = awaited
+            if current is not None and current.state is JobState.UNKNOWN_OUTCOME:
+                # The identical request may have been billed: sending it again could pay twice.
+                self._fail(
+                    IdenticalSubmitPendingError(""),
+                    f"An identical request (job {awaited.job_id[:8]}) was sent but its outcome is "
+                    "unknown, so this one was not sent; nothing was billed for it. Check your "
+                    "account before generating again.",
+                )
+                return False
+            if current is None or not current.submit_in_progress:
+                return True  # it has a task to follow, or ended without one: look again
+            if time.monotonic() >= deadline:
+                self._fail(
+                    IdenticalSubmitPendingError(""),
+                    f"An identical request (job {awaited.job_id[:8]}) is still being submitted, so "
+                    "this one was not sent; nothing was billed for it. Try again in a moment.",
+                )
+                return False
+
+    def _reuse(self, earlier: Job) -> None:
+        """Take over an identical earlier job's clip or task: nothing is submitted."""
         with self._lock:
             self._job.reused_from = earlier.job_id
             self._job.task_id = earlier.task_id
@@ -610,28 +714,23 @@ class JobRunner:
         else:
             with self._lock:
                 self._job.base_url = earlier.base_url or self._job.base_url
+            running = earlier.state.is_in_flight or earlier.state is JobState.SUBMITTING
             self._set_state(
                 JobState.QUEUED,
                 f"An identical request is already running (task {earlier.task_id}); "
-                "waiting for it instead of paying again.",
+                "waiting for it instead of paying again."
+                if running
+                else f"An identical earlier request has task {earlier.task_id}; "
+                "fetching its result instead of paying again.",
                 emit=False,
             )
         self._persist()
         self._emit(EventKind.STATE_CHANGED)
         if self._job.task_id:
             self._emit(EventKind.TASK_ACCEPTED)
-        return True
 
     def _submit(self, request: GenerationRequest) -> None:
-        with self._lock:
-            self._job.owner_pid = os.getpid()
-        self._set_state(JobState.SUBMITTING, "Submitting the request…")
-        try:
-            # The trace comes first: a crash mid-submit must leave `submitting` behind.
-            self._persist(required=True)
-        except OSError as error:
-            self._fail(error, f"Could not record the job before sending ({error}); nothing was sent.")
-            return
+        """Send the request of a job `_reserve` recorded as `submitting`."""
         try:
             client = self._get_client()
             task_id = client.submit(request)
@@ -848,8 +947,22 @@ class JobRunner:
             return
         self._recorded = True
         with self._lock:
-            # A claim made meanwhile (another thread or process) is kept.
+            # The journal owns blend_path: a claim made meanwhile (another thread or process) wins.
             self._job.blend_path = stored.blend_path
+
+    def _adopt_recorded_blend_path(self) -> None:
+        """The last word on the job's file is the journal's: a claim made after this runner's
+        last write (a Save As, an adoption) must reach the main thread with FINISHED."""
+        if self._journal is None or not self._recorded:
+            return
+        try:
+            stored = self._journal.get(self._job.job_id)
+        except OSError as error:
+            log.warning("job %s: journal not read: %s", self._job.job_id, error)
+            return
+        if stored is not None:
+            with self._lock:
+                self._job.blend_path = stored.blend_path
 
     def _emit(self, kind: EventKind) -> None:
         self._events.put(JobEvent(kind, self.job))

@@ -22,8 +22,11 @@ Guarantees:
 - No secrets: a Job has no key field; messages are scrubbed of Authorization headers.
 
 API: `upsert(job) -> Job`, `get(job_id)`, `remove(job_id)`, `all()`, `for_blend(path)`,
-`unclaimed()`, `find_reusable(fingerprint)`, `claim(job_id, blend_path)`,
-`update_where(predicate, mutate)`.
+`unclaimed()`, `find_reusable(fingerprint)`, `reserve_submission(job) -> Job | None`,
+`claim(job_id, blend_path)`, `update_where(predicate, mutate)`.
+
+`blend_path` belongs to the journal: the first write of a job records it, afterwards only
+`claim()` changes it.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .jobs import Job, JobState
+from .jobs import FINAL_ERROR_KINDS, Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -144,38 +147,55 @@ class Journal:
         exclude_job_id: str | None = None,
     ) -> Job | None:
         """An earlier job for the identical request that spares paying again: first one whose
-        clips are still on disk, else one whose task is still in flight (or stopped) on
-        `base_url` (when given). None if there is none."""
-        if not fingerprint:
-            return None
-        candidates = [
-            job for job in self.all() if job.fingerprint == fingerprint and job.job_id != exclude_job_id
-        ]
-        for job in reversed(candidates):  # newest first
-            if job.state in (JobState.DOWNLOADED, JobState.INSERTED) and job.clips_exist():
-                return job
-        for job in reversed(candidates):
-            if not job.task_id or (base_url and job.base_url and job.base_url != base_url):
-                continue
-            if job.state.is_in_flight or job.state is JobState.STOPPED:
-                return job
-            if job.state in (JobState.DOWNLOADED, JobState.INSERTED):
-                return job  # clips gone, task id known: its result can be fetched again
-        return None
+        clips are still on disk, else one whose task can still be followed on `base_url` (when
+        given): in flight, stopped, failed in a way resuming can fix, or downloaded with its
+        clips gone. None if there is none. A job still being submitted is not returned here
+        (it has no task to follow yet); `reserve_submission` waits for it."""
+        return _reusable(self.all(), fingerprint, base_url=base_url, exclude_job_id=exclude_job_id)
 
     # -- writing -----------------------------------------------------------------------------
 
     def upsert(self, job: Job) -> Job:
-        """Record the job (replacing its earlier record). A claim already recorded for it is
-        kept when the job still says "" (a worker's snapshot must not undo a claim).
-        Returns the job as stored."""
+        """Record the job (replacing its earlier record). Returns the job as stored.
+
+        The journal owns `blend_path`: once a job is recorded only `claim()` changes it, so a
+        worker's snapshot (taken before a Save As or an adoption) never undoes a claim."""
         stored = job.copy()
         with self._locked(write=True) as raw:
-            earlier = raw["jobs"].get(job.job_id)
-            if not stored.blend_path and isinstance(earlier, dict) and earlier.get("blend_path"):
-                stored.blend_path = str(earlier["blend_path"])
-            raw["jobs"][job.job_id] = stored.to_dict()
+            _store(raw, stored)
         return stored
+
+    def reserve_submission(self, job: Job) -> Job | None:
+        """Before paying for `job` (state `submitting`): in one locked step, either return an
+        identical job to follow instead, or record `job` and return None (then send it).
+
+        The identical job returned is, in order of preference: one whose clips are on disk,
+        one whose task can be followed (see `find_reusable`), or one another runner is
+        submitting right now (`Job.submit_in_progress`: no task id yet, owner process alive).
+        Checking and recording in one step is what keeps two runners started together from
+        both paying: the second one sees the first one's `submitting` record."""
+        if job.state is not JobState.SUBMITTING:
+            raise ValueError(f"reserve_submission needs a submitting job, not {job.state}")
+        with self._locked(write=True) as raw:
+            jobs = _parse_jobs(raw)
+            base_url = job.base_url or None
+            earlier = _reusable(jobs, job.fingerprint, base_url=base_url, exclude_job_id=job.job_id)
+            if earlier is None and job.fingerprint:
+                earlier = next(
+                    (
+                        other
+                        for other in sorted(jobs, key=lambda j: j.created_at, reverse=True)
+                        if other.fingerprint == job.fingerprint
+                        and other.job_id != job.job_id
+                        and not (base_url and other.base_url and other.base_url != base_url)
+                        and other.submit_in_progress
+                    ),
+                    None,
+                )
+            if earlier is not None:
+                return earlier
+            _store(raw, job.copy())
+            return None
 
     def remove(self, job_id: str) -> bool:
         """Forget a job (its clip files stay: strips may use them). True if it was there."""
@@ -276,6 +296,42 @@ def _parse_job(job_id: str, entry: Any) -> Job | None:
     except (ValueError, TypeError) as error:
         log.warning("journal entry %s skipped (this version cannot read it): %s", job_id, error)
         return None
+
+
+def _store(raw: dict[str, Any], job: Job) -> None:
+    """Put `job` into the raw journal; a job already recorded keeps its recorded blend_path
+    (only `claim()` changes that). `job` is updated to what was stored."""
+    earlier = raw["jobs"].get(job.job_id)
+    if isinstance(earlier, dict):
+        job.blend_path = str(earlier.get("blend_path") or "")
+    raw["jobs"][job.job_id] = job.to_dict()
+
+
+def _reusable(
+    jobs: list[Job], fingerprint: str, *, base_url: str | None, exclude_job_id: str | None
+) -> Job | None:
+    if not fingerprint:
+        return None
+    candidates = sorted(
+        (job for job in jobs if job.fingerprint == fingerprint and job.job_id != exclude_job_id),
+        key=lambda job: job.created_at,
+        reverse=True,  # newest first
+    )
+    for job in candidates:
+        if job.state in (JobState.DOWNLOADED, JobState.INSERTED) and job.clips_exist():
+            return job
+    for job in candidates:
+        if not job.task_id or (base_url and job.base_url and job.base_url != base_url):
+            continue
+        if job.state.is_in_flight or job.state in (JobState.SUBMITTING, JobState.STOPPED):
+            return job
+        if job.state is JobState.FAILED and job.error_kind not in FINAL_ERROR_KINDS:
+            # The task most likely finished at the service (the poll or the download broke):
+            # fetching its result costs nothing, sending the request again costs a clip.
+            return job
+        if job.state in (JobState.DOWNLOADED, JobState.INSERTED):
+            return job  # clips gone, task id known: its result can be fetched again
+    return None
 
 
 def _parse_jobs(raw: dict[str, Any]) -> list[Job]:
