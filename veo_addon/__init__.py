@@ -25,6 +25,9 @@ def unregister() -> None:
 
     from .blender import handlers, jobstore, operators, preferences, runtime
 
+    # Workers of a disabled add-on would poll on with nobody to apply their results; their
+    # jobs stay in the journal and resume when the add-on is enabled again.
+    runtime.manager.stop_all()
     runtime.unregister_pump_timer()
     handlers.unregister()
     jobstore.unregister_properties()

@@ -14,6 +14,7 @@ import pytest
 from tests.blender.conftest import SECRET_KEY
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, timeline_snapshot
 from veo_addon.blender import compat, jobstore
+from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.blender.timeline import read_provenance
@@ -44,13 +45,14 @@ def movie_strips(scene: bpy.types.Scene) -> list[bpy.types.Strip]:
 
 def start_job(scene: bpy.types.Scene, **overrides: object) -> Job:
     """A generation started without waiting (what the UI does), for tests that act mid-job."""
-    from veo_addon.blender.placement import choose_transition
+    return start_job_with_lines(scene, **overrides)[0]
 
+
+def start_job_with_lines(scene: bpy.types.Scene, **overrides: object) -> tuple[Job, list[str]]:
     options = GenerationOptions(prompt=GENERATE["prompt"], duration="4", seed=42, **overrides)  # type: ignore[arg-type]
-    job, _ = manager.start_generation(
+    return manager.start_generation(
         scene, choose_transition(scene, "Left", "Right"), options, service_settings()
     )
-    return job
 
 
 def wait_for_task_id(job_id: str) -> Job:
@@ -115,13 +117,15 @@ def test_fill_gaps_generates_one_clip_per_gap(veo, timeline: TimelineBuilder, tm
 
 
 def test_an_unsaved_file_keeps_clips_in_the_user_folder_and_says_so(  # type: ignore[no-untyped-def]
-    veo, timeline: TimelineBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    veo, timeline: TimelineBuilder, tmp_path: Path
 ) -> None:
     two_shots(timeline)
-    assert bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", **GENERATE) == {"FINISHED"}
-    [job] = jobs_in_scene()
-    assert Path(job.clip_paths[0]).is_relative_to(tmp_path / "user")
-    assert job in manager.journal.unclaimed() or manager.journal.get(job.job_id).blend_path == ""  # type: ignore[union-attr]
+    job, lines = start_job_with_lines(timeline.scene)
+    [done] = manager.wait_for([job.job_id])
+    assert done.state is JobState.INSERTED
+    assert Path(done.clip_paths[0]).is_relative_to(tmp_path / "user")
+    assert any("not saved" in line and str(tmp_path / "user") in line for line in lines)
+    assert [unclaimed.job_id for unclaimed in manager.journal.unclaimed()] == [job.job_id]
 
 
 # -- durable jobs: reload, stop, resume, forget, reuse ---------------------------------------------
@@ -196,6 +200,134 @@ def test_forget_removes_the_job_from_file_and_journal(veo, timeline: TimelineBui
     assert jobs_in_scene() == []
     assert manager.journal.get(job.job_id) is None
     assert all(Path(path).is_file() for path in job.clip_paths)  # paid-for files stay on disk
+
+
+def test_forgetting_a_running_job_sticks(veo, timeline: TimelineBuilder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    veo.gen_seconds = 3
+    two_shots(timeline)
+    save(tmp_path / "edit.blend")
+    job = start_job(timeline.scene)
+    wait_for_task_id(job.job_id)
+
+    assert bpy.ops.veo.forget_job(job_id=job.job_id) == {"FINISHED"}
+    manager.wait_for([job.job_id])  # the worker stops and writes its last state
+
+    assert manager.journal.get(job.job_id) is None
+    assert jobs_in_scene() == []
+
+
+def test_two_identical_requests_started_together_pay_once(
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    veo.gen_seconds = 2
+    two_shots(timeline)
+    save(tmp_path / "edit.blend")
+    first = start_job(timeline.scene)
+    second = start_job(timeline.scene)  # a second press before the first was accepted
+
+    manager.wait_for([first.job_id, second.job_id])
+
+    assert veo.submit_count == 1
+    assert {job.state for job in jobs_in_scene()} == {JobState.INSERTED}
+
+
+def test_an_identical_request_after_a_failed_poll_follows_the_paid_task(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    two_shots(timeline)
+    save(tmp_path / "edit.blend")
+    veo.faults.add("result", kind="500")
+    with pytest.raises(RuntimeError, match="unavailable"):
+        bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", **GENERATE)
+    veo.faults.clear()
+
+    assert bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", **GENERATE) == {"FINISHED"}
+    assert veo.submit_count == 1
+
+
+def test_a_clip_inserted_into_an_unsaved_session_goes_in_again_on_reopen(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    veo.gen_seconds = 1
+    two_shots(timeline)
+    blend = save(tmp_path / "edit.blend")
+    job = start_job(timeline.scene)
+    wait_for_task_id(job.job_id)
+    bpy.ops.wm.save_mainfile()  # saved while the job was queued
+    [done] = manager.wait_for([job.job_id])
+    assert done.state is JobState.INSERTED and len(movie_strips(bpy.context.scene)) == 1
+
+    bpy.ops.wm.open_mainfile(filepath=str(blend))  # Blender quit without saving the insert
+    assert bpy.ops.veo.resume_jobs() == {"FINISHED"}
+
+    assert len(movie_strips(bpy.context.scene)) == 1
+    assert veo.submit_count == 1
+
+
+def test_a_strip_the_editor_deleted_and_saved_stays_deleted(
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    two_shots(timeline)
+    blend = save(tmp_path / "edit.blend")
+    bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", **GENERATE)
+    strips = compat.strip_collection(timeline.scene.sequence_editor)
+    for name in [strip.name for strip in compat.strips_all(timeline.scene) if strip.get("veo_job_id")]:
+        if strips.get(name) is not None:  # an effect goes away with the strip it works on
+            strips.remove(strips[name])
+    assert movie_strips(timeline.scene) == []
+    bpy.ops.wm.save_mainfile()
+
+    bpy.ops.wm.open_mainfile(filepath=str(blend))
+    bpy.ops.veo.resume_jobs()
+    assert movie_strips(bpy.context.scene) == []
+
+
+def test_save_as_mid_job_inserts_into_the_open_file(veo, timeline: TimelineBuilder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    veo.gen_seconds = 2
+    two_shots(timeline)
+    save(tmp_path / "edit.blend")
+    job = start_job(timeline.scene)
+    wait_for_task_id(job.job_id)
+    renamed = save(tmp_path / "edit_v2.blend")  # File > Save As while the job runs
+
+    [done] = manager.wait_for([job.job_id])
+
+    assert done.state is JobState.INSERTED
+    assert len(movie_strips(bpy.context.scene)) == 1
+    assert Path(manager.journal.get(job.job_id).blend_path) == renamed  # type: ignore[union-attr]
+
+
+def test_resume_jobs_leaves_a_running_job_of_an_unsaved_file_alone(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder
+) -> None:
+    veo.gen_seconds = 2
+    two_shots(timeline)
+    job = start_job(timeline.scene)
+    wait_for_task_id(job.job_id)
+
+    bpy.ops.veo.resume_jobs()
+    manager.wait_for([job.job_id])
+
+    assert len(movie_strips(timeline.scene)) == 1
+
+
+def test_a_make_room_clip_whose_strips_moved_still_goes_in(
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    veo.gen_seconds = 2
+    timeline.scene.render.fps = 25
+    timeline.color("Left", 1, 1, 50, RED)
+    timeline.color("Right", 1, 51, 50, BLUE)  # touching: no gap
+    save(tmp_path / "edit.blend")
+    job = start_job(timeline.scene, make_room=True)
+    wait_for_task_id(job.job_id)
+    timeline.strips["Right"].frame_start += 10
+
+    [done] = manager.wait_for([job.job_id])
+
+    assert done.state is JobState.INSERTED, done.message
+    [clip] = movie_strips(timeline.scene)
+    assert (clip.frame_final_start, clip.frame_final_end) == (51, 151)  # 4 s at 25 fps
 
 
 def test_an_identical_request_reuses_the_clip_unless_a_new_one_is_asked_for(  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @persistent
 def on_load_post(*_args: object) -> None:
     try:
-        pending = manager.file_loaded()
+        pending = manager.file_opened()
     except (OSError, VeoError) as error:
         log.warning("Veo jobs of this file could not be read from the journal: %s", error)
         return

@@ -215,7 +215,7 @@ class VEO_OT_resume_jobs(bpy.types.Operator):
     job_id: bpy.props.StringProperty(name="Job", description="Only this job; empty for all")  # type: ignore[valid-type]
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        manager.file_loaded()
+        manager.adopt_from_journal()
         jobs = []
         try:
             settings = service_settings(context)

@@ -14,8 +14,11 @@ from pathlib import Path
 import bpy
 
 from ..core.jobs import Job
-from ..core.timing import FitMode
+from ..core.timing import FitMode, clip_scene_frames
 from . import compat, timeline
+
+# Beside the clip's provenance: which job put a strip there (several jobs may share a task).
+PROP_JOB_ID = timeline.PROP_PREFIX + "job_id"
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ def find_all_transitions(scene: bpy.types.Scene) -> list[timeline.Transition]:
             holes.append(covered_until)
         covered_until = end if covered_until is None else max(covered_until, end)
     return [timeline.find_transition_at_frame(scene, frame) for frame in holes]
+
+
+def job_on_timeline(scene: bpy.types.Scene, job_id: str) -> bool:
+    """Whether any strip in the scene was put there by this job."""
+    return any(strip.get(PROP_JOB_ID) == job_id for strip in compat.strips_all(scene))
 
 
 def provenance_for(job: Job) -> timeline.ClipProvenance:
@@ -111,10 +119,14 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
         )
         note = ""
     else:
+        start, end = job.frame_start, job.frame_end
+        if end <= start:  # strips that touched ("make room"): the clip needs its own length
+            clip = timeline.probe_clip(job.clip_paths[0])
+            end = start + clip_scene_frames(clip.duration_seconds, timeline.scene_rate(scene))
         inserted = timeline.insert_clip_at_frames(
             scene,
-            job.frame_start,
-            job.frame_end,
+            start,
+            end,
             job.clip_paths,
             provenance,
             lowest_channel=job.channel or 1,
@@ -124,6 +136,10 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
             f" The strips around the gap moved or were deleted, so it went to its recorded frames "
             f"{inserted.start}-{inserted.end - 1} on channel {inserted.live.clip_channel}."
         )
+    strips = compat.strip_collection(scene.sequence_editor)
+    for take in inserted.takes:
+        for name in filter(None, (take.clip_name, take.speed_name, take.sound_name)):
+            strips[name][PROP_JOB_ID] = job.job_id
     count = len(inserted.takes)
     takes = f"{count} takes, take 1 live" if count > 1 else "1 clip"
     filtered = f" {job.filtered_count} blocked by safety filters." if job.filtered_count else ""

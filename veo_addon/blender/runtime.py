@@ -105,6 +105,7 @@ class JobManager:
         self._running: dict[str, _Running] = {}
         self._journal: Journal | None = None
         self._file_generation = 0
+        self._forgotten: set[str] = set()
         self.on_line: Callable[[str], None] = lambda line: log.info(line)
         # How often to poll and how to retry; the defaults follow the service's guidance.
         self.poll_policy = PollPolicy()
@@ -257,7 +258,9 @@ class JobManager:
             self.stop(job_id)
 
     def forget(self, job_id: str) -> None:
-        self.stop(job_id)
+        if self.stop(job_id):
+            # Its worker writes the job once more as it stops: remove it again when it is done.
+            self._forgotten.add(job_id)
         self.journal.remove(job_id)
         for scene in bpy.data.scenes:
             jobstore.remove_job(scene, job_id)
@@ -277,14 +280,21 @@ class JobManager:
         changed = False
         for job_id, running in list(self._running.items()):
             finished = running.runner.done
-            for event in running.runner.drain_events():
-                self._apply(event, running)
+            # Events queued before `done` was read are applied in the second round; none come after.
+            for event in running.runner.drain_events() + (running.runner.drain_events() if finished else []):
                 changed = True
-            if finished:
-                # Events queued before `done` was read were applied above; none come after.
-                for event in running.runner.drain_events():
+                if job_id in self._forgotten:
+                    continue
+                try:
                     self._apply(event, running)
+                except Exception as error:  # one bad result must not stop the others being applied
+                    log.exception("Veo job %s: applying a result failed", job_id[:8])
+                    self.on_line(f"[veo] job {job_id[:8]}: could not apply a result: {error}")
+            if finished:
                 del self._running[job_id]
+                if job_id in self._forgotten:
+                    self._forgotten.discard(job_id)
+                    self.journal.remove(job_id)
         if changed:
             tag_sequencer_redraw()
 
@@ -323,50 +333,88 @@ class JobManager:
             self.insert(scene, job)
 
     def _scene_for(self, job: Job, running: _Running | None) -> bpy.types.Scene | None:
-        if job.blend_path:
-            if normalise_blend_path(job.blend_path) != normalise_blend_path(bpy.data.filepath):
-                return None
-        elif running is None or running.file_generation != self._file_generation or bpy.data.filepath:
-            return None  # started in an unsaved file that is no longer the open one
+        """The scene the job's clip goes into, if its file is the open one.
+
+        A job started or resumed since the open file was loaded belongs to it, whatever it was
+        saved as meanwhile; otherwise the job's recorded file must be the open one.
+        """
+        opened_since = running is not None and running.file_generation == self._file_generation
+        if not opened_since and (
+            not job.blend_path
+            or normalise_blend_path(job.blend_path) != normalise_blend_path(bpy.data.filepath)
+        ):
+            return None
         return bpy.data.scenes.get(job.scene_name)
 
     def insert(self, scene: bpy.types.Scene, job: Job) -> Job:
         """Put a downloaded job's clips on the timeline; the job records how it went."""
         try:
             placed = placement.insert_job_clips(scene, job)
-        except VeoError as error:
+        except Exception as error:  # the clip stays on disk and the job stays `downloaded`
+            if not isinstance(error, VeoError):
+                log.exception("Veo job %s: inserting failed", job.job_id[:8])
             job.message = f"Downloaded, but not inserted: {error}"
-            self.journal.upsert(job)
             jobstore.save_job(scene, job)
+            self._record(job)
             self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
             return job
-        mark_inserted(self.journal, job, placed.summary)
+        # The file's own record first: it is what says these strips are the job's.
+        mark_inserted(None, job, placed.summary)
         jobstore.save_job(scene, job)
+        self._record(job)
+        if not bpy.app.background:
+            push_undo_step("Insert Veo Transition")
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
         tag_sequencer_redraw()
         return job
 
+    def _record(self, job: Job) -> None:
+        try:
+            self.journal.upsert(job)
+        except OSError as error:
+            log.warning("Veo job %s: the journal was not updated: %s", job.job_id[:8], error)
+
     # -- files -----------------------------------------------------------------------------------
 
-    def file_loaded(self) -> list[Job]:
-        """After a file opened: adopt its journal entries; returns the jobs with work left."""
+    def file_opened(self) -> list[Job]:
+        """After another file was opened: jobs running for the old one no longer apply here."""
         self._file_generation += 1
+        return self.adopt_from_journal()
+
+    def adopt_from_journal(self) -> list[Job]:
+        """Bring the open file's journal entries into it; returns the jobs with work left.
+
+        The journal may know more than the saved file: jobs the file never saw (Blender
+        crashed, or the user quit without saving), and clips inserted into a session whose
+        file was not saved afterwards — those go in again.
+        """
         recover_interrupted(self.journal)
         if not bpy.data.filepath:
             return []
         for job in self.journal.for_blend(bpy.data.filepath):
             scene = bpy.data.scenes.get(job.scene_name) or bpy.context.scene
-            stored = jobstore.load_job(scene, job.job_id) if scene is not None else None
-            if scene is not None and (stored is None or stored.updated_at < job.updated_at):
+            if scene is None:
+                continue
+            stored = jobstore.load_job(scene, job.job_id)
+            file_has_insert = stored is not None and stored.state is JobState.INSERTED
+            if job.state is JobState.INSERTED and not file_has_insert and job.clips_exist():
+                if not placement.job_on_timeline(scene, job.job_id):
+                    job.transition(
+                        JobState.DOWNLOADED,
+                        "The clip was inserted, but the file was not saved with it; it goes in again.",
+                    )
+                    self._record(job)
+                jobstore.save_job(scene, job)
+            elif stored is None or stored.updated_at < job.updated_at:
                 jobstore.save_job(scene, job)
         return [job for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene) if _has_work(job)]
 
     def file_saved(self) -> None:
-        """A file saved for the first time claims the jobs it started while unsaved."""
+        """The jobs listed in a file follow it when it is saved under a (new) name."""
         path = bpy.data.filepath
         for scene in bpy.data.scenes:
             for job in jobstore.scene_jobs(scene):
-                if job.blend_path:
+                if job.blend_path and normalise_blend_path(job.blend_path) == normalise_blend_path(path):
                     continue
                 job.blend_path = path
                 self.journal.claim(job.job_id, path)
@@ -390,6 +438,15 @@ class JobManager:
             self.insert(scene, job)
             return True
         return self.resume(job, settings)
+
+
+def push_undo_step(message: str) -> None:
+    """Results applied from a timer make no undo step by themselves: Ctrl+Z would take the
+    strips away together with whatever came before."""
+    try:
+        bpy.ops.ed.undo_push(message=message)
+    except RuntimeError as error:
+        log.warning("No undo step for the inserted clip: %s", error)
 
 
 def _has_work(job: Job) -> bool:
