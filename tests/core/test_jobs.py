@@ -321,8 +321,10 @@ def test_two_identical_requests_started_together_pay_once(
     first = start_runner(highway, journal, clips_dir)
     second = start_runner(highway, journal, clips_dir)
     assert first.wait(60) and second.wait(60)
-    events = second.drain_events()
-    a, b = first.job, second.job
+    # Whichever reserved first sends; the other waits for its task.
+    sender, follower = sorted((first, second), key=lambda runner: bool(runner.job.reused_from))
+    events = follower.drain_events()
+    a, b = sender.job, follower.job
     assert highway.submit_count == 1 and highway.request_counts["submit"] == 1
     assert a.state is JobState.DOWNLOADED and b.state is JobState.DOWNLOADED, (a.message, b.message)
     assert b.reused_from == a.job_id and b.task_id == a.task_id and b.clip_paths == a.clip_paths
@@ -339,8 +341,9 @@ def test_an_identical_request_sends_once_the_submit_it_waited_for_was_refused(
     first = start_runner(highway, journal, clips_dir)
     second = start_runner(highway, journal, clips_dir)
     assert first.wait(60) and second.wait(60)
-    assert first.job.state is JobState.FAILED and first.job.error_kind == "InsufficientBalanceError"
-    assert second.job.state is JobState.DOWNLOADED and second.job.reused_from == ""
+    refused, sent = sorted((first.job, second.job), key=lambda job: job.state is JobState.DOWNLOADED)
+    assert refused.state is JobState.FAILED and refused.error_kind == "InsufficientBalanceError"
+    assert sent.state is JobState.DOWNLOADED and sent.reused_from == ""
     assert highway.submit_count == 1
 
 
@@ -352,8 +355,9 @@ def test_an_identical_request_is_not_sent_when_the_one_it_waited_for_has_an_unkn
     first = start_runner(highway, journal, clips_dir)
     second = start_runner(highway, journal, clips_dir)
     assert first.wait(60) and second.wait(60)
-    assert first.job.state is JobState.UNKNOWN_OUTCOME
-    later = second.job
+    # Whichever reserved first sent the request; the other waited for it.
+    sender, later = sorted((first.job, second.job), key=lambda job: job.state is JobState.FAILED)
+    assert sender.state is JobState.UNKNOWN_OUTCOME
     assert later.state is JobState.FAILED and later.error_kind == "IdenticalSubmitPendingError"
     assert "outcome is unknown" in later.message and "nothing was billed" in later.message
     assert highway.request_counts["submit"] == 1
