@@ -39,6 +39,15 @@ def timeline(scene: bpy.types.Scene, tmp_path: Path) -> TimelineBuilder:
 
 # --- the add-on, registered once per process, pointed at the test's local server ------------------
 
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The 4.2 wheel crashes at interpreter exit while add-on classes are still registered."""
+    if _registered:
+        import veo_addon
+
+        veo_addon.unregister()
+
+
 SECRET_KEY = "sk_test_Blend9Xq2Lr7Vt4Wm8Pz3Nc6Hd1Ks5Jf"  # distinctive, so a leak is unmistakable
 _registered = False
 
