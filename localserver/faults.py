@@ -31,6 +31,7 @@ FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "safety": (("submit", "result"), {"reason": None}),
     "unknown_status": (("submit", "result"), {"status": "TASK_STATUS_CANCELED"}),
     "filtered": (("submit", "result"), {"keep": None}),
+    "gone": (("submit", "result"), {}),
 }
 
 # Faults that answer instead of the normal handler (checked before auth and validation).
@@ -38,7 +39,7 @@ REFUSING_KINDS = frozenset({"400", "429", "500", "503", "401", "403", "no_balanc
 # Faults that let the normal handler run, then spoil how its answer is delivered.
 DELIVERY_KINDS = frozenset({"reset", "truncate", "malformed"})
 # Faults that change the fate of a task rather than one HTTP answer.
-TASK_KINDS = frozenset({"safety", "unknown_status", "filtered"})
+TASK_KINDS = frozenset({"safety", "unknown_status", "filtered", "gone"})
 
 RESET_POINTS = ("start", "headers", "body")
 

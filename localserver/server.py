@@ -102,6 +102,7 @@ class Task:
     encode_error: str | None = None
     encoded_at: float | None = None  # time.monotonic() when every clip exists
     force_expired: bool = False
+    gone: bool = False  # "gone": the service has forgotten the task (result and files 404)
     encoded: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -160,6 +161,8 @@ def _apply_task_fault(task: Task, fault: Fault) -> None:
     elif fault.kind == "unknown_status":
         task.fate = "unknown_status"
         task.fate_detail = str(fault.param("status"))
+    elif fault.kind == "gone":
+        task.gone = True
     elif fault.kind == "filtered":
         keep = fault.param("keep")
         task.keep_videos = max(0, task.params.sample_count - 1) if keep is None else int(keep)
@@ -495,6 +498,8 @@ class LocalHighway:
             return error_response(404, "TASK_NOT_FOUND", f"task {task_ids[0]} not found")
         for fault in task_faults:
             _apply_task_fault(task, fault)
+        if task.gone:
+            return error_response(404, "TASK_NOT_FOUND", f"task {task.task_id} not found")
         return json_response(200, self._result_payload(task))
 
     def _download(self, path: str, range_header: str | None) -> Response:
@@ -510,7 +515,7 @@ class LocalHighway:
         return _ranged(data, content_type, range_header)
 
     def _find_media(self, task: Task | None, name: str) -> tuple[bytes, str] | None:
-        if task is None or task.status != SUCCEED:
+        if task is None or task.gone or task.status != SUCCEED:
             return None
         stem, dot, extension = name.rpartition(".")
         prefix = f"{task.task_id}_"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
+from localserver import LocalHighway
 from veo_addon.core.client import ClientSettings, HighwayClient, RetryPolicy
-from veo_addon.core.jobs import Job, JobRunner, JobState, PollPolicy
+from veo_addon.core.jobs import Job, JobEvent, JobRunner, JobState, PollPolicy
 from veo_addon.core.journal import Journal
 from veo_addon.core.ratelimit import RateLimiter
 from veo_addon.core.request import GenerationRequest, ImageInput
@@ -66,6 +70,42 @@ def new_job(**fields: object) -> Job:
     return Job.new(**defaults)
 
 
+# run_job(job=None, build=make_request, *, force_new=False, timeout=60, folder=None) -> (job, events)
+RunJob = Callable[..., tuple[Job, list[JobEvent]]]
+
+
+def start_runner(highway: LocalHighway, journal: Journal, clips_dir: Path, **options: Any) -> JobRunner:
+    return JobRunner(
+        new_job(),
+        client_factory(highway.base_url),
+        journal,
+        clips_dir,
+        make_request,
+        poll_policy=FAST_POLL,
+        **options,
+    ).start()
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def assert_clean(clips_dir: Path) -> None:
+    """No partial download left behind."""
+    if clips_dir.exists():
+        assert [p.name for p in clips_dir.iterdir() if p.name.endswith(".part")] == []
+
+
+def assert_one_line(message: str) -> None:
+    assert message and "\n" not in message and FAKE_API_KEY not in message
+
+
 # -- child process targets -----------------------------------------------------------------------
 
 
@@ -90,3 +130,19 @@ def run_job_in_process(journal_path: str, clips_dir: str, base_url: str, job_id:
         poll_policy=FAST_POLL,
     )
     runner.run()
+
+
+def run_identical_request_in_process(
+    journal_path: str, clips_dir: str, base_url: str, prompt: str, report_path: str
+) -> None:
+    """Another Blender process asks for a request: write its job as it ended to `report_path`."""
+    runner = JobRunner(
+        new_job(),
+        client_factory(base_url),
+        Journal(journal_path),
+        Path(clips_dir),
+        build_request=lambda: make_request(prompt),
+        poll_policy=FAST_POLL,
+    )
+    runner.run()
+    Path(report_path).write_text(json.dumps(runner.job.to_dict()))

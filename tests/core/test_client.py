@@ -33,6 +33,7 @@ from veo_addon.core.errors import (
     ServiceUnavailableError,
     SubmitOutcomeUnknownError,
     TaskFailedError,
+    TaskNotFoundError,
     ValidationError,
     VeoError,
 )
@@ -306,6 +307,16 @@ def test_a_poll_that_keeps_failing_raises_a_typed_error(client: HighwayClient, h
 def test_an_unknown_task_is_not_found(client: HighwayClient) -> None:
     with pytest.raises(NotFoundError):
         client.task_result("no-such-task")
+
+
+def test_a_task_the_service_forgot_is_a_typed_final_error_asked_once(client: HighwayClient, highway) -> None:  # type: ignore[no-untyped-def]
+    task_id = client.submit(make_request())
+    highway.faults.add("result", kind="gone")
+    with pytest.raises(TaskNotFoundError) as caught:
+        client.task_result(task_id)
+    assert task_id in str(caught.value) and "no longer known" in str(caught.value)
+    assert "resume" not in str(caught.value)
+    assert highway.request_counts["result"] == 1
 
 
 def test_a_safety_failure_carries_the_servers_reason(client: HighwayClient, highway) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,16 +21,21 @@ from localserver import LocalHighway
 from tests.core.jobs_helpers import (
     FAKE_API_KEY,
     FAST_POLL,
+    RunJob,
+    assert_clean,
+    assert_one_line,
     client_factory,
     make_request,
     new_job,
     run_job_in_process,
+    start_runner,
+    wait_until,
 )
 from veo_addon.core.errors import ValidationError
 from veo_addon.core.jobs import (
+    LINK_REFRESHES,
     EventKind,
     Job,
-    JobEvent,
     JobRunner,
     JobState,
     JobStateError,
@@ -145,69 +150,6 @@ def test_cost_estimate_at_list_price() -> None:
 # -- the worker against the local server -------------------------------------------------------------
 
 
-@pytest.fixture
-def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / "user" / "journal.json")
-
-
-@pytest.fixture
-def clips_dir(tmp_path: Path) -> Path:
-    return tmp_path / "veo_clips"
-
-
-RunJob = Callable[..., tuple[Job, list[JobEvent]]]
-
-
-@pytest.fixture
-def run_job(highway: LocalHighway, journal: Journal, clips_dir: Path) -> RunJob:
-    """Run one job to its end in a worker thread, the way the headless path does."""
-
-    def run(
-        job: Job | None = None,
-        build: Callable[[], GenerationRequest] | None = make_request,
-        *,
-        force_new: bool = False,
-        timeout: float = 60.0,
-    ) -> tuple[Job, list[JobEvent]]:
-        runner = JobRunner(
-            job or new_job(),
-            client_factory(highway.base_url),
-            journal,
-            clips_dir,
-            build_request=build,
-            force_new=force_new,
-            poll_policy=FAST_POLL,
-        ).start()
-        events: list[JobEvent] = []
-        deadline = time.monotonic() + timeout
-        while not runner.wait(0.05):
-            events.extend(runner.drain_events())
-            assert time.monotonic() < deadline, f"job still running: {runner.job.message}"
-        events.extend(runner.drain_events())
-        return runner.job, events
-
-    return run
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-def assert_clean(clips_dir: Path) -> None:
-    if clips_dir.exists():
-        assert [p.name for p in clips_dir.iterdir() if p.name.endswith(".part")] == []
-
-
-def assert_one_line(message: str) -> None:
-    assert message and "\n" not in message and FAKE_API_KEY not in message
-
-
 def test_whole_job_end_to_end(
     highway: LocalHighway, journal: Journal, clips_dir: Path, run_job: RunJob
 ) -> None:
@@ -301,18 +243,6 @@ def test_identical_request_follows_a_task_still_in_flight(
     assert_clean(clips_dir)
 
 
-def start_runner(highway: LocalHighway, journal: Journal, clips_dir: Path, **options: Any) -> JobRunner:
-    return JobRunner(
-        new_job(),
-        client_factory(highway.base_url),
-        journal,
-        clips_dir,
-        make_request,
-        poll_policy=FAST_POLL,
-        **options,
-    ).start()
-
-
 def test_two_identical_requests_started_together_pay_once(
     highway: LocalHighway, journal: Journal, clips_dir: Path
 ) -> None:
@@ -358,7 +288,7 @@ def test_an_identical_request_is_not_sent_when_the_one_it_waited_for_has_an_unkn
     # Whichever reserved first sent the request; the other waited for it.
     sender, later = sorted((first.job, second.job), key=lambda job: job.state is JobState.FAILED)
     assert sender.state is JobState.UNKNOWN_OUTCOME
-    assert later.state is JobState.FAILED and later.error_kind == "IdenticalSubmitPendingError"
+    assert later.state is JobState.FAILED and later.error_kind == "EarlierSubmitUnknownError"
     assert "outcome is unknown" in later.message and "nothing was billed" in later.message
     assert highway.request_counts["submit"] == 1
     assert journal.get(later.job_id) is None  # never sent, nothing to keep
@@ -620,7 +550,10 @@ def test_a_lasting_fault_ends_the_job_with_a_clear_message(
 def test_an_expired_link_names_the_task_and_resume_fetches_a_fresh_one(
     highway: LocalHighway, clips_dir: Path, run_job: RunJob
 ) -> None:
-    highway.faults.add("download", nth=1, kind="expired")
+    # The first link and every fresh one asked for right away expire too (a fresh link that
+    # works is the job's own business: see test_jobs_results.py).
+    for nth in range(1, LINK_REFRESHES + 2):
+        highway.faults.add("download", nth=nth, kind="expired")
     job, _ = run_job()
     assert job.state is JobState.FAILED and job.error_kind == "ResultExpiredError"
     assert job.task_id and job.task_id in job.message and job.can_resume

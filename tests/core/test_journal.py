@@ -293,3 +293,38 @@ def test_messages_never_keep_an_authorization_header(journal: Journal) -> None:
     job.transition(JobState.FAILED, f"echo: Authorization: Bearer {FAKE_API_KEY} refused", error_kind="X")
     journal.upsert(job)
     assert FAKE_API_KEY not in journal.path.read_text()
+
+
+def test_reserve_submission_returns_an_identical_job_that_may_have_paid_without_delivering(
+    journal: Journal,
+) -> None:
+    lost = new_job(fingerprint="fp", state=JobState.SUBMITTING, base_url="http://127.0.0.1:1")
+    lost.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_kind="SubmitOutcomeUnknownError")
+    gone = new_job(fingerprint="fp2", task_id="task-gone", state=JobState.PROCESSING)
+    gone.transition(JobState.FAILED, "404", error_kind="TaskNotFoundError")
+    for job in (lost, gone):
+        journal.upsert(job)
+    assert lost.blocks_identical_submit and gone.blocks_identical_submit
+
+    earlier = journal.reserve_submission(submitting("fp", base_url="http://127.0.0.1:1"))
+    assert earlier is not None and earlier.job_id == lost.job_id
+    earlier = journal.reserve_submission(submitting("fp2"))
+    assert earlier is not None and earlier.job_id == gone.job_id
+    assert len(journal.all()) == 2  # neither was recorded: neither may be sent
+    # Another service, another request: nothing holds them back.
+    assert journal.reserve_submission(submitting("fp", base_url="https://elsewhere.example")) is None
+    assert journal.reserve_submission(submitting("fp3")) is None
+
+
+def test_a_task_gone_at_the_service_is_followed_through_no_job(journal: Journal) -> None:
+    downloaded = new_job(fingerprint="fp", task_id="task-a", state=JobState.DOWNLOADING)
+    downloaded.clip_paths = ["/nowhere/task-a_0.mp4"]  # clips deleted since
+    downloaded.transition(JobState.DOWNLOADED, "downloaded")
+    follower = new_job(fingerprint="fp", task_id="task-a", state=JobState.PROCESSING, reused_from="x")
+    journal.upsert(downloaded)
+    assert journal.find_reusable("fp").job_id == downloaded.job_id  # type: ignore[union-attr]
+    follower.transition(JobState.FAILED, "404", error_kind="TaskNotFoundError")
+    journal.upsert(follower)
+    assert journal.find_reusable("fp") is None
+    earlier = journal.reserve_submission(submitting("fp"))
+    assert earlier is not None and earlier.job_id == follower.job_id

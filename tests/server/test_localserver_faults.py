@@ -241,3 +241,23 @@ def test_503_can_carry_retry_after_too(highway: LocalHighway) -> None:
     assert refused.status_code == 503 and refused.headers["Retry-After"] == "0"
     highway.faults.add("submit", nth=2, kind="503")
     assert "Retry-After" not in post_submit(highway).headers
+
+
+def test_gone_fault_forgets_the_task_from_then_on(highway: LocalHighway) -> None:
+    url = generate(highway)["videos"][0]["video_url"]
+    task_id = next(iter(highway.tasks))
+    highway.faults.add_spec(f"result#{highway.request_counts['result'] + 2}=gone")
+    assert result(highway, task_id).status_code == 200  # the request before the fault
+    error = assert_error_body(result(highway, task_id), 404, "TASK_NOT_FOUND")
+    assert task_id in error["message"]
+    assert result(highway, task_id).status_code == 404  # and every one after
+    assert httpx.get(url).status_code == 404  # its files are gone too
+    other = submit(highway)
+    assert result(highway, other).status_code == 200  # other tasks are unaffected
+
+
+def test_gone_fault_on_submit_creates_a_task_that_is_never_found(highway: LocalHighway) -> None:
+    highway.faults.add("submit", nth=1, kind="gone")
+    task_id = submit(highway)
+    assert highway.submit_count == 1
+    assert_error_body(result(highway, task_id), 404, "TASK_NOT_FOUND")

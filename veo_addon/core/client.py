@@ -46,6 +46,7 @@ from .errors import (
     ResultExpiredError,
     ServiceUnavailableError,
     SubmitOutcomeUnknownError,
+    TaskNotFoundError,
     ValidationError,
     VeoError,
     missing_key_error,
@@ -356,12 +357,18 @@ class HighwayClient:
         return task_id
 
     def task_result(self, task_id: str) -> TaskResult:
-        response = self._with_retries(
-            lambda: self._api.get(RESULT_PATH, params={"task_id": task_id}),
-            describe=f"task {task_id}",
-            parse=lambda r: TaskResult.from_payload(_json_or_malformed(r, task_id), task_id),
-        )
-        return response
+        """The task's status and, once it succeeded, its result links. Raises TaskNotFoundError
+        when the service answers 404: the submit path worked on this base URL, so the path is
+        right and the task itself is unknown (expired, deleted, or never this account's)."""
+        try:
+            result: TaskResult = self._with_retries(
+                lambda: self._api.get(RESULT_PATH, params={"task_id": task_id}),
+                describe=f"task {task_id}",
+                parse=lambda r: TaskResult.from_payload(_json_or_malformed(r, task_id), task_id),
+            )
+        except NotFoundError as error:
+            raise TaskNotFoundError(task_id) from error
+        return result
 
     def download(
         self,

@@ -68,6 +68,19 @@ class NotFoundError(ApiError):
     """404: wrong path or unknown task id."""
 
 
+class TaskNotFoundError(NotFoundError):
+    """404 from the task-result endpoint: the service no longer knows this task. Final for the
+    task: asking again cannot bring its clip back."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"Task {task_id} is no longer known to the service (HTTP 404): its clip cannot be fetched",
+            status=404,
+            reason="TASK_NOT_FOUND",
+        )
+        self.task_id = task_id
+
+
 class RateLimitedError(ApiError):
     """429 after the retries allowed; `retry_after` is the server's hint in seconds, if any."""
 
@@ -108,6 +121,34 @@ class TaskFailedError(VeoError):
         self.task_id = task_id
         self.reason = reason
         self.status = status
+
+
+class AllSamplesFilteredError(TaskFailedError):
+    """The task ended `TASK_STATUS_SUCCEED` but the service's safety filters removed every sample."""
+
+    def __init__(self, task_id: str, requested: int, *, status: str = "TASK_STATUS_SUCCEED") -> None:
+        VeoError.__init__(
+            self,
+            f"The service's safety filters blocked every sample of task {task_id} "
+            f"({requested} of {requested}); nothing was downloaded.",
+        )
+        self.task_id = task_id
+        self.reason = "every sample was blocked by safety filters"
+        self.status = status
+
+
+class EarlierSubmitUnknownError(VeoError):
+    """An identical request was sent earlier without an answer (`unknown_outcome`): it may have
+    been billed, so this one is not sent unless the user asks for a new generation."""
+
+
+class EarlierTaskGoneError(VeoError):
+    """An identical request's task is gone at the service (404): this one is not sent unless the
+    user asks for a new generation, which pays again."""
+
+
+class ClipStorageError(VeoError):
+    """A clip could not be written into the clips folder (unwritable, disk full)."""
 
 
 class ResultExpiredError(VeoError):

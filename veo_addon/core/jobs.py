@@ -41,9 +41,7 @@ Jobs to resume on load: `job.needs_resume` (a task id and an unfinished state).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import hashlib
 import logging
 import os
 import queue
@@ -51,18 +49,33 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .client import HighwayClient, MediaLink, TaskResult, TaskStatus
+from .clipfiles import (
+    audio_path,
+    clip_path,
+    is_complete_mp4,
+    lock_for,
+    place_file,
+    same_folder,
+)
+from .clipfiles import safe_file_stem as safe_file_stem  # part of this module's API
 from .errors import (
+    AllSamplesFilteredError,
     Cancelled,
+    ClipStorageError,
+    EarlierSubmitUnknownError,
+    EarlierTaskGoneError,
+    NotFoundError,
     ResultExpiredError,
     SubmitOutcomeUnknownError,
     TaskFailedError,
+    TaskNotFoundError,
     ValidationError,
     VeoError,
 )
@@ -133,8 +146,23 @@ _TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.UNKNOWN_OUTCOME: frozenset({JobState.QUEUED}),
 }
 
-# A failure the service itself decided: resuming cannot change it.
-FINAL_ERROR_KINDS = frozenset({"TaskFailedError", "ValidationError"})
+# A failure the service itself decided: resuming cannot change it. (Identified by the error's
+# class name, as `Job.error_kind` records it.) A job that failed this way is never followed by
+# an identical request either; a gone task (TaskNotFoundError) makes the next identical request
+# refuse to pay again without force_new.
+TASK_GONE_KIND = "TaskNotFoundError"
+FINAL_ERROR_KINDS = frozenset(
+    {"TaskFailedError", "AllSamplesFilteredError", "ValidationError", TASK_GONE_KIND}
+)
+
+
+class Charge(StrEnum):
+    """What a job cost at the service, as far as the add-on can know (see `Job.charge`)."""
+
+    NONE = "none"  # nothing was sent (refused or stopped before submitting)
+    REUSED = "reused"  # took an identical earlier job's clip or task: no charge
+    SUBMITTED = "submitted"  # this job created a task: billed at the service's price
+    UNKNOWN = "unknown"  # sent, but no answer came back (or not yet): it may have been billed
 
 
 class JobStateError(VeoError):
@@ -240,6 +268,28 @@ class Job:
     @property
     def needs_insert(self) -> bool:
         return self.state is JobState.DOWNLOADED
+
+    @property
+    def blocks_identical_submit(self) -> bool:
+        """This job was (or may have been) paid for and cannot deliver: its answer was lost
+        (`unknown_outcome`), or its task is gone at the service. Sending the identical request
+        again pays again, which only the user may decide (force_new)."""
+        if self.state is JobState.UNKNOWN_OUTCOME:
+            return not self.task_id
+        return self.state is JobState.FAILED and self.error_kind == TASK_GONE_KIND
+
+    @property
+    def charge(self) -> Charge:
+        """Whether this job paid for a generation: REUSED once it took an identical job's clip
+        or task, SUBMITTED once a task id of its own exists (whatever happened to the task
+        after), UNKNOWN while or after a submit without an answer, else NONE."""
+        if self.reused_from:
+            return Charge.REUSED
+        if self.task_id:
+            return Charge.SUBMITTED
+        if self.state in (JobState.SUBMITTING, JobState.UNKNOWN_OUTCOME):
+            return Charge.UNKNOWN
+        return Charge.NONE
 
     @property
     def submit_in_progress(self) -> bool:
@@ -384,9 +434,6 @@ class JobEvent:
 
 ClientSource = HighwayClient | Callable[[], HighwayClient]
 
-# Downloads of one file by two jobs of this process (a reused in-flight task) go one at a time.
-_download_locks: dict[str, threading.Lock] = {}
-_download_locks_guard = threading.Lock()
 _running: dict[str, JobRunner] = {}
 _running_guard = threading.Lock()
 
@@ -402,46 +449,10 @@ def running_runner(job_id: str) -> JobRunner | None:
         return _running.get(job_id)
 
 
-@contextlib.contextmanager
-def _lock_for(path: Path) -> Iterator[None]:
-    key = os.path.normcase(os.path.abspath(path))
-    with _download_locks_guard:
-        lock = _download_locks.setdefault(key, threading.Lock())
-    with lock:
-        yield
-
-
-def safe_file_stem(task_id: str) -> str:
-    """A file-name-safe form of a task id; a hash suffix keeps altered ids distinct."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", task_id)[:80].strip("_") or "task"
-    if cleaned != task_id:
-        cleaned += "-" + hashlib.sha256(task_id.encode()).hexdigest()[:8]
-    return cleaned
-
-
-def clip_path(clips_dir: Path, task_id: str, index: int) -> Path:
-    return Path(clips_dir) / f"{safe_file_stem(task_id)}_{index}.mp4"
-
-
-_AUDIO_EXTENSIONS = {"wav", "mp3", "aac", "m4a", "ogg", "flac", "mp4"}
-
-
-def audio_path(clips_dir: Path, task_id: str, index: int, media_type: str) -> Path:
-    ext = media_type.lower().strip().lstrip(".")
-    ext = ext.split("/")[-1] if ext not in _AUDIO_EXTENSIONS else ext
-    return (
-        Path(clips_dir)
-        / f"{safe_file_stem(task_id)}_{index}_audio.{ext if ext in _AUDIO_EXTENSIONS else 'wav'}"
-    )
-
-
-def _is_complete_mp4(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(12)[4:8] == b"ftyp"
-    except OSError:
-        return False
-
+# How often a download link that answers as expired right after the task succeeded is replaced
+# by a fresh one (by asking for the task result again) before the job fails: a link can expire
+# between the poll and the download, or a storage host can answer 404 for a moment.
+LINK_REFRESHES = 2
 
 # How long a new job waits for an identical one that is being submitted (a slow upload, a
 # rate-limited submit) before giving up without sending, and how often it looks.
@@ -497,6 +508,7 @@ class JobRunner:
         self._client: HighwayClient | None = None
         self._thread: threading.Thread | None = None
         self._last_progress_event = 0.0
+        self._link_refreshes = 0
         # Whether the journal holds this job (a failure before that is not worth recording).
         self._recorded = job.state is not JobState.CAPTURED
 
@@ -648,6 +660,9 @@ class JobRunner:
                 log.info("job %s: %s", candidate.job_id, candidate.message)
                 self._emit(EventKind.STATE_CHANGED)
                 return True
+            if earlier.blocks_identical_submit:
+                self._refuse_because_of(earlier)
+                return False
             if not earlier.submit_in_progress:
                 self._reuse(earlier)
                 return False
@@ -676,13 +691,7 @@ class JobRunner:
                 log.warning("job %s: journal not read: %s", self._job.job_id, error)
                 current = awaited
             if current is not None and current.state is JobState.UNKNOWN_OUTCOME:
-                # The identical request may have been billed: sending it again could pay twice.
-                self._fail(
-                    IdenticalSubmitPendingError(""),
-                    f"An identical request (job {awaited.job_id[:8]}) was sent but its outcome is "
-                    "unknown, so this one was not sent; nothing was billed for it. Check your "
-                    "account before generating again.",
-                )
+                self._refuse_because_of(current)
                 return False
             if current is None or not current.submit_in_progress:
                 return True  # it has a task to follow, or ended without one: look again
@@ -694,17 +703,47 @@ class JobRunner:
                 )
                 return False
 
+    def _refuse_because_of(self, earlier: Job) -> None:
+        """End this job unsent: an identical earlier request may already have been paid for."""
+        if earlier.state is JobState.UNKNOWN_OUTCOME:
+            # It may have created (and billed) a task: sending it again could pay twice.
+            self._fail(
+                EarlierSubmitUnknownError(""),
+                f"An identical request (job {earlier.job_id[:8]}) was sent earlier but its outcome is "
+                "unknown and it may have been charged, so this one was not sent and nothing was "
+                "billed; use --new (New Generation) to pay for a new one.",
+            )
+        else:
+            self._fail(
+                EarlierTaskGoneError(""),
+                f"The task of an identical earlier request ({earlier.task_id}) is gone at the "
+                "service, so this one was not sent and nothing was billed; use --new "
+                "(New Generation) to pay for a fresh one.",
+            )
+
     def _reuse(self, earlier: Job) -> None:
         """Take over an identical earlier job's clip or task: nothing is submitted."""
+        clips: list[str] = []
+        audios: list[str] = []
+        if earlier.clips_exist():
+            try:
+                clips, audios = self._bring_clips_here(earlier)
+            except OSError as error:
+                self._fail(
+                    ClipStorageError(str(error)),
+                    f"Could not put the clip of an identical earlier request into {self._clips_dir} "
+                    f"({_os_reason(error)}); nothing was sent or paid.",
+                )
+                return
         with self._lock:
             self._job.reused_from = earlier.job_id
             self._job.task_id = earlier.task_id
             self._job.seed = earlier.seed
             self._job.filtered_count = earlier.filtered_count
-            if earlier.clips_exist():
-                self._job.clip_paths = list(earlier.clip_paths)
-                self._job.audio_paths = [p for p in earlier.audio_paths if Path(p).is_file()]
-        if earlier.clips_exist():
+            if clips:
+                self._job.clip_paths = clips
+                self._job.audio_paths = audios
+        if clips:
             self._set_state(
                 JobState.DOWNLOADED,
                 f"Reused the clip of an identical earlier request (task {earlier.task_id}); "
@@ -728,6 +767,27 @@ class JobRunner:
         self._emit(EventKind.STATE_CHANGED)
         if self._job.task_id:
             self._emit(EventKind.TASK_ACCEPTED)
+
+    def _bring_clips_here(self, earlier: Job) -> tuple[list[str], list[str]]:
+        """The earlier job's clips, as files in this job's clips folder: a clip in another
+        project's folder is hard-linked (or copied) here under this folder's naming, so that
+        moving or deleting that project breaks nothing here."""
+        task_id = earlier.task_id or ""
+        clips = [
+            str(self._local_copy(Path(source), clip_path(self._clips_dir, task_id, index)))
+            for index, source in enumerate(earlier.clip_paths)
+        ]
+        audios = [
+            str(self._local_copy(Path(source), self._clips_dir / Path(source).name))
+            for source in earlier.audio_paths
+            if Path(source).is_file()
+        ]
+        return clips, audios
+
+    def _local_copy(self, source: Path, dest: Path) -> Path:
+        if self._clips_dir.is_dir() and same_folder(source.parent, self._clips_dir):
+            return source
+        return place_file(source, dest)
 
     def _submit(self, request: GenerationRequest) -> None:
         """Send the request of a job `_reserve` recorded as `submitting`."""
@@ -769,13 +829,18 @@ class JobRunner:
                 f"Stopped waiting; task {self._job.task_id} goes on at the service. Resume to fetch it.",
             )
             self._persist()
+        except TaskNotFoundError as error:
+            self._task_gone(error)
         except TaskFailedError as error:
             self._fail(error, str(error))
         except ResultExpiredError as error:
+            tried = (
+                f", and so did {_links(self._link_refreshes)} asked for again" if self._link_refreshes else ""
+            )
             self._fail(
                 error,
-                f"The download link of task {self._job.task_id} expired before the clip was fetched; "
-                "resume to ask the service for a fresh link.",
+                f"The download link of task {self._job.task_id} expired before the clip was fetched"
+                f"{tried}; resume to ask the service for a fresh link.",
             )
         except VeoError as error:
             self._fail(
@@ -783,6 +848,19 @@ class JobRunner:
             )
         except OSError as error:
             self._fail(error, f"Could not save the clip of task {self._job.task_id}: {error}")
+
+    def _task_gone(self, error: TaskNotFoundError) -> None:
+        asked = self._client.base_url if self._client is not None else ""
+        created = self._job.base_url.strip().rstrip("/")
+        if asked and created and asked != created:
+            # Asked another service than the one that took the task: it may well live there.
+            self._fail(
+                NotFoundError(str(error), status=404),
+                f"Task {self._job.task_id} is not known at {asked}; it was created at {created}: "
+                "set that service address and resume.",
+            )
+            return
+        self._fail(error, f"{error} any more; --new (New Generation) pays for a fresh one.")
 
     def _poll_until_done(self) -> TaskResult:
         client = self._get_client()
@@ -825,18 +903,11 @@ class JobRunner:
         with self._lock:
             self._job.filtered_count = filtered
         if not result.videos:
-            raise TaskFailedError(
-                task_id,
-                f"the task succeeded but returned no video: all {requested} were blocked by safety filters",
-                status=result.raw_status,
-            )
+            raise AllSamplesFilteredError(task_id, requested, status=result.raw_status)
         self._set_state(JobState.DOWNLOADING, f"Downloading {_clips(len(result.videos))} of task {task_id}…")
         self._persist()
         client = self._get_client()
-        clip_paths = [
-            str(self._fetch(client, link, clip_path(self._clips_dir, task_id, index), task_id, index))
-            for index, link in enumerate(result.videos)
-        ]
+        clip_paths, result = self._fetch_clips(client, result, task_id)
         audio_paths, audio_note = self._fetch_audios(client, result.audios, task_id)
         if self._stop.is_set():
             raise _StopRequested
@@ -849,9 +920,38 @@ class JobRunner:
         self._set_state(JobState.DOWNLOADED, message + "." + audio_note)
         self._persist()
 
+    def _fetch_clips(
+        self, client: HighwayClient, result: TaskResult, task_id: str
+    ) -> tuple[list[str], TaskResult]:
+        """Download every video. A link that answers as expired (403/404/410) is asked for again
+        (a fresh task result carries fresh links) up to LINK_REFRESHES times before the job
+        fails; clips already on disk are kept. Returns the paths and the result last used."""
+        while True:
+            try:
+                paths = [
+                    str(self._fetch(client, link, clip_path(self._clips_dir, task_id, index), task_id, index))
+                    for index, link in enumerate(result.videos)
+                ]
+                return paths, result
+            except ResultExpiredError:
+                if self._link_refreshes >= LINK_REFRESHES or self._stop.is_set():
+                    raise
+                self._link_refreshes += 1
+                with self._lock:
+                    self._job.message = (
+                        f"A download link of task {task_id} answered as expired; asking the service "
+                        f"for a fresh one ({self._link_refreshes} of {LINK_REFRESHES})…"
+                    )
+                log.info("job %s: %s", self._job.job_id, self._job.message)
+                self._emit(EventKind.PROGRESS)
+                fresh = client.task_result(task_id)
+                if fresh.status is not TaskStatus.SUCCEED or not fresh.videos:
+                    raise
+                result = fresh
+
     def _fetch(self, client: HighwayClient, link: MediaLink, dest: Path, task_id: str, index: int) -> Path:
-        with _lock_for(dest):
-            if _is_complete_mp4(dest):
+        with lock_for(dest):
+            if is_complete_mp4(dest):
                 return dest  # fetched before a crash or by a job sharing this task
             return client.download(link.url, dest, self._download_progress(index), task_id=task_id)
 
@@ -864,7 +964,7 @@ class JobRunner:
         for index, link in enumerate(links):
             dest = audio_path(self._clips_dir, task_id, index, link.media_type)
             try:
-                with _lock_for(dest):
+                with lock_for(dest):
                     if not dest.is_file():
                         client.download(link.url, dest, task_id=task_id, expect_mp4=False)
                 paths.append(str(dest))
@@ -968,6 +1068,13 @@ class JobRunner:
         self._events.put(JobEvent(kind, self.job))
 
 
+def _os_reason(error: OSError) -> str:
+    """ "No space left on device: '/x/y.mp4'" rather than "[Errno 28] No space left on device"."""
+    if error.strerror and error.filename:
+        return f"{error.strerror}: {error.filename}"
+    return error.strerror or str(error)
+
+
 def _waiting_message(task_id: str, result: TaskResult) -> str:
     where = "processing" if result.status is TaskStatus.PROCESSING else "queued"
     parts = [f"Task {task_id} {where}"]
@@ -976,6 +1083,10 @@ def _waiting_message(task_id: str, result: TaskResult) -> str:
     if result.eta_seconds:
         parts.append(f"about {result.eta_seconds} s left")
     return ", ".join(parts)
+
+
+def _links(count: int) -> str:
+    return "the fresh link" if count == 1 else f"{count} fresh links"
 
 
 def _clips(count: int) -> str:

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .jobs import FINAL_ERROR_KINDS, Job, JobState
+from .jobs import FINAL_ERROR_KINDS, TASK_GONE_KIND, Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,11 @@ class Journal:
         one whose task can be followed (see `find_reusable`), or one another runner is
         submitting right now (`Job.submit_in_progress`: no task id yet, owner process alive).
         Checking and recording in one step is what keeps two runners started together from
-        both paying: the second one sees the first one's `submitting` record."""
+        both paying: the second one sees the first one's `submitting` record.
+
+        Failing those, an identical job that may have been paid for without delivering
+        (`Job.blocks_identical_submit`: its submit's answer was lost, or its task is gone at the
+        service) is returned too, and the caller must not send: only force_new pays again."""
         if job.state is not JobState.SUBMITTING:
             raise ValueError(f"reserve_submission needs a submitting job, not {job.state}")
         with self._locked(write=True) as raw:
@@ -181,17 +185,16 @@ class Journal:
             base_url = job.base_url or None
             earlier = _reusable(jobs, job.fingerprint, base_url=base_url, exclude_job_id=job.job_id)
             if earlier is None and job.fingerprint:
-                earlier = next(
-                    (
-                        other
-                        for other in sorted(jobs, key=lambda j: j.created_at, reverse=True)
-                        if other.fingerprint == job.fingerprint
-                        and other.job_id != job.job_id
-                        and not (base_url and other.base_url and other.base_url != base_url)
-                        and other.submit_in_progress
-                    ),
-                    None,
-                )
+                identical = [
+                    other
+                    for other in sorted(jobs, key=lambda j: j.created_at, reverse=True)
+                    if other.fingerprint == job.fingerprint
+                    and other.job_id != job.job_id
+                    and not (base_url and other.base_url and other.base_url != base_url)
+                ]
+                earlier = next((other for other in identical if other.submit_in_progress), None)
+                if earlier is None:
+                    earlier = next((other for other in identical if other.blocks_identical_submit), None)
             if earlier is not None:
                 return earlier
             _store(raw, job.copy())
@@ -320,8 +323,10 @@ def _reusable(
     for job in candidates:
         if job.state in (JobState.DOWNLOADED, JobState.INSERTED) and job.clips_exist():
             return job
+    # A task the service no longer knows cannot be fetched through any job that holds it.
+    gone = {job.task_id for job in jobs if job.state is JobState.FAILED and job.error_kind == TASK_GONE_KIND}
     for job in candidates:
-        if not job.task_id or (base_url and job.base_url and job.base_url != base_url):
+        if not job.task_id or job.task_id in gone or (base_url and job.base_url and job.base_url != base_url):
             continue
         if job.state.is_in_flight or job.state in (JobState.SUBMITTING, JobState.STOPPED):
             return job
