@@ -15,6 +15,13 @@ States (`JobState`)::
     stopped / failed-with-task-id ──► queued (resume: polls and downloads, never submits)
     inserted ──► downloaded (the file was reopened without the strips: insert the clip again)
 
+An identical request (same fingerprint, same service) never pays twice by itself: it reuses an
+earlier job's clip (hard-linked into its own clips folder) or follows its task; and it is not
+sent at all, unless `force_new`, when the earlier one may have paid without delivering
+(`Job.blocks_identical_submit`: `unknown_outcome`, or its task answered 404 and is gone).
+A failure in FINAL_ERROR_KINDS (the service decided, or the task is gone) is never resumed.
+`Job.charge` says afterwards whether a job paid (SUBMITTED), reused (REUSED), maybe (UNKNOWN).
+
 `Job.transition()` is the one place a state changes; it refuses impossible moves.
 
 Using it from the Blender layer::
@@ -170,8 +177,9 @@ class JobStateError(VeoError):
 
 
 class IdenticalSubmitPendingError(VeoError):
-    """An identical request was being submitted by another job and this one was not sent:
-    it did not get a task id in time, or its outcome is unknown. Nothing was billed for this job."""
+    """An identical request was being submitted by another job and did not get a task id in
+    time, so this one was not sent. Nothing was billed for this job. (When the other one's
+    outcome turns out unknown, this one ends with EarlierSubmitUnknownError instead.)"""
 
 
 def _now() -> float:
@@ -1069,7 +1077,7 @@ class JobRunner:
 
 
 def _os_reason(error: OSError) -> str:
-    """ "No space left on device: '/x/y.mp4'" rather than "[Errno 28] No space left on device"."""
+    """The reason and the file, without Python's "[Errno 28]" prefix."""
     if error.strerror and error.filename:
         return f"{error.strerror}: {error.filename}"
     return error.strerror or str(error)
