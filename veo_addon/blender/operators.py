@@ -14,12 +14,15 @@ import bpy
 from ..core.errors import ValidationError, VeoError
 from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
-from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS, SEED_MAX
+from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
 from . import jobstore, placement, timeline
 from .capture import KeyframeSource, SourceKind
 from .preferences import service_settings
 from .runtime import GenerationOptions, manager
+
+RANDOM_SEED = -1
+SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1
 
 _SOURCE_ITEMS = [
     (SourceKind.RENDER.value, "Render", "The sequencer's output at that frame, as the preview shows it"),
@@ -34,8 +37,14 @@ class GenerationProperties:
 
     prompt: bpy.props.StringProperty(name="Prompt", description="The transition to generate")  # type: ignore[valid-type]
     negative_prompt: bpy.props.StringProperty(name="Negative Prompt")  # type: ignore[valid-type]
-    seed: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Seed", description=f"0 to {SEED_MAX}; empty for a random seed", default=""
+    # Blender keeps an IntProperty in a C int, so seeds stop at 2**31 - 1 here (the service takes
+    # up to 2**32 - 1). No hard minimum: a Python caller's -5 is refused by name, not clamped.
+    seed: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Seed",
+        description=f"0 to {SEED_PROPERTY_MAX} repeats a result; {RANDOM_SEED} asks for a random seed",
+        default=RANDOM_SEED,
+        soft_min=RANDOM_SEED,
+        soft_max=SEED_PROPERTY_MAX,
     )
     resolution: bpy.props.EnumProperty(  # type: ignore[valid-type]
         name="Resolution", items=[(value, value, "") for value in RESOLUTIONS], default="720p"
@@ -113,16 +122,15 @@ def scene_of(context: bpy.types.Context) -> bpy.types.Scene:
     return context.scene
 
 
-def parse_seed(text: str) -> int | None:
-    text = text.strip()
-    if not text:
+def parse_seed(value: int) -> int | None:
+    """The operator's seed as the request's: None (random) for RANDOM_SEED."""
+    if value == RANDOM_SEED:
         return None
-    try:
-        return int(text)
-    except ValueError:
+    if not 0 <= value <= SEED_PROPERTY_MAX:
         raise ValidationError(
-            "seed", f"{text!r} is not a whole number; use 0 to {SEED_MAX}, or leave empty"
-        ) from None
+            "seed", f"{value} is not a seed; use 0 to {SEED_PROPERTY_MAX}, or {RANDOM_SEED} for a random one"
+        )
+    return value
 
 
 def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
