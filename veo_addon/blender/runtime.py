@@ -36,7 +36,7 @@ from ..core.journal import Journal, normalise_blend_path
 from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from ..core.timing import FitMode
-from . import jobstore, placement, timeline
+from . import jobstore, placement, shared_task, timeline
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
 from .preferences import ServiceSettings, user_folder
 
@@ -106,6 +106,8 @@ class JobManager:
         self._journal: Journal | None = None
         self._file_generation = 0
         self._forgotten: set[str] = set()
+        # Jobs stopped because a twin inserted their clip: (scene name, the job as shared).
+        self._sharing: dict[str, tuple[str, Job]] = {}
         self.on_line: Callable[[str], None] = lambda line: log.info(line)
         # How often to poll and how to retry; the defaults follow the service's guidance.
         self.poll_policy = PollPolicy()
@@ -283,7 +285,7 @@ class JobManager:
             # Events queued before `done` was read are applied in the second round; none come after.
             for event in running.runner.drain_events() + (running.runner.drain_events() if finished else []):
                 changed = True
-                if job_id in self._forgotten:
+                if job_id in self._forgotten or job_id in self._sharing:
                     continue
                 try:
                     self._apply(event, running)
@@ -295,6 +297,8 @@ class JobManager:
                 if job_id in self._forgotten:
                     self._forgotten.discard(job_id)
                     self.journal.remove(job_id)
+                if job_id in self._sharing:
+                    self._restore_shared(*self._sharing.pop(job_id))
         if changed:
             tag_sequencer_redraw()
 
@@ -347,7 +351,16 @@ class JobManager:
         return bpy.data.scenes.get(job.scene_name)
 
     def insert(self, scene: bpy.types.Scene, job: Job) -> Job:
-        """Put a downloaded job's clips on the timeline; the job records how it went."""
+        """Put a downloaded job's clips on the timeline; the job records how it went.
+
+        A job for the same task and gap whose clip went in meanwhile is shared, not inserted
+        again; once this one inserts, it finishes such twins the same way."""
+        twin = shared_task.inserted_twin(scene, job, jobstore.scene_jobs(scene))
+        if twin is not None:
+            shared = shared_task.share(job, *twin)
+            if shared is not None:
+                self._store_shared(scene, shared)
+                return shared
         try:
             placed = placement.insert_job_clips(scene, job)
         except Exception as error:  # the clip stays on disk and the job stays `downloaded`
@@ -358,6 +371,13 @@ class JobManager:
             self._record(job)
             self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
             return job
+        strip_names = [
+            name
+            for take in placed.inserted.takes
+            for name in (take.clip_name, take.speed_name, take.sound_name)
+            if name
+        ]
+        shared_task.record_own_insertion(job, strip_names)
         # The file's own record first: it is what says these strips are the job's.
         mark_inserted(None, job, placed.summary)
         jobstore.save_job(scene, job)
@@ -365,8 +385,40 @@ class JobManager:
         if not bpy.app.background:
             push_undo_step("Insert Veo Transition")
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
+        self._share_with_twins(scene, job, strip_names)
         tag_sequencer_redraw()
         return job
+
+    def _share_with_twins(self, scene: bpy.types.Scene, inserter: Job, strip_names: list[str]) -> None:
+        """Finish every other job of this file for the same task and gap: it shares these strips."""
+        twins = {job.job_id: job for job in jobstore.scene_jobs(scene)}
+        if bpy.data.filepath:
+            try:
+                twins.update({job.job_id: job for job in self.journal.for_blend(bpy.data.filepath)})
+            except OSError as error:
+                log.warning("Veo job %s: the journal was not read: %s", inserter.job_id[:8], error)
+        for twin in twins.values():
+            if not shared_task.needs_sharing(twin, inserter, scene):
+                continue
+            shared = shared_task.share(twin, inserter, strip_names)
+            if shared is None:
+                continue
+            if self.stop(twin.job_id):
+                # Still following the task: its last events must not undo this.
+                self._sharing[twin.job_id] = (scene.name, shared)
+            self._store_shared(scene, shared)
+
+    def _restore_shared(self, scene_name: str, shared: Job) -> None:
+        """A stopped twin's worker wrote its own last state into the journal: put the shared one back."""
+        self._record(shared)
+        scene = bpy.data.scenes.get(scene_name)
+        if scene is not None and jobstore.load_job(scene, shared.job_id) is not None:
+            jobstore.save_job(scene, shared)
+
+    def _store_shared(self, scene: bpy.types.Scene, shared: Job) -> None:
+        jobstore.save_job(scene, shared)
+        self._record(shared)
+        self.on_line(f"[veo] job {shared.job_id[:8]} task {shared.task_id} inserted: {shared.message}")
 
     def _record(self, job: Job) -> None:
         try:
@@ -397,7 +449,9 @@ class JobManager:
                 continue
             stored = jobstore.load_job(scene, job.job_id)
             file_has_insert = stored is not None and stored.state is JobState.INSERTED
-            if job.state is JobState.INSERTED and not file_has_insert and job.clips_exist():
+            # A job sharing a twin's strips goes in again only through that twin.
+            shared = shared_task.shares_insertion(job)
+            if job.state is JobState.INSERTED and not file_has_insert and job.clips_exist() and not shared:
                 if not placement.job_on_timeline(scene, job.job_id):
                     job.transition(
                         JobState.DOWNLOADED,
