@@ -38,6 +38,7 @@ from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from ..core.timing import FitMode
 from . import jobstore, placement, shared_task, timeline
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
+from .clips_folder import ensure_writable_folder
 from .preferences import ServiceSettings, user_folder
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,8 @@ class JobManager:
         return self._journal
 
     def clips_folder(self, settings: ServiceSettings) -> tuple[Path, str]:
-        """(folder, warning): beside the saved .blend, or the user folder for an unsaved file."""
+        """(folder, warning): beside the saved .blend, or the user folder for an unsaved file.
+        Raises ClipsFolderError when it cannot be created or written to."""
         if settings.clips_folder.startswith("//") and not bpy.data.filepath:
             folder = user_folder() / "clips"
             warning = (
@@ -131,8 +133,7 @@ class JobManager:
             )
         else:
             folder, warning = Path(bpy.path.abspath(settings.clips_folder)), ""
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder, warning
+        return ensure_writable_folder(folder), warning
 
     # -- starting work -------------------------------------------------------------------------
 
@@ -158,10 +159,10 @@ class JobManager:
                 'turn on "make room" to push the right side along'
             )
         aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
+        clips_dir, warning = self.clips_folder(settings)  # a clip that cannot be saved is paid for nothing
         first, last = capture_transition_keyframes(
             scene, transition, options.first_source, options.last_source
         )
-        clips_dir, warning = self.clips_folder(settings)
         gap = transition.gap
         job = Job.new(
             message="Keyframes captured; preparing the request.",
