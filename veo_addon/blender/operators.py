@@ -7,6 +7,7 @@ end, print progress lines on stdout, and return FINISHED only when the strips ar
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal
 
 import bpy
@@ -16,7 +17,7 @@ from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
 from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from . import jobstore, placement, timeline
+from . import cost_report, jobstore, placement, timeline
 from .capture import KeyframeSource, SourceKind
 from .preferences import service_settings
 from .runtime import GenerationOptions, manager
@@ -135,11 +136,19 @@ def parse_seed(value: int) -> int | None:
 
 def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
     """Report what happened; in background mode this is after the jobs ended."""
+    estimated = [(job, estimate) for job in jobs if (estimate := manager.estimate(job.job_id)) is not None]
+    if not bpy.app.background:
+        # The worker decides later whether an identical clip is reused: say what it may cost at most.
+        for line in [*cost_report.started_lines([estimate for _, estimate in estimated]), *started_lines]:
+            operator.report({"INFO"}, line)
+        operator.report({"INFO"}, running_line(len(jobs)))
+        return {"FINISHED"}
     for line in started_lines:
         operator.report({"INFO"}, line)
-    if not bpy.app.background:
-        operator.report({"INFO"}, f"{len(jobs)} generation job(s) running; see the Veo panel")
-        return {"FINISHED"}
+    for job, estimate in estimated:
+        operator.report({"INFO"}, cost_report.outcome_line(job, estimate))
+    if len(estimated) > 1:
+        operator.report({"INFO"}, cost_report.total_line(estimated))
     failed = [job for job in jobs if job.state is not JobState.INSERTED]
     for job in jobs:
         print(summary_line(job), flush=True)
@@ -147,6 +156,15 @@ def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[st
         operator.report({"ERROR"}, "; ".join(f"job {job.job_id[:8]}: {job.message}" for job in failed))
         return {"CANCELLED"}
     return {"FINISHED"}
+
+
+def running_line(count: int) -> str:
+    """The UI's word once jobs were started (there is no Veo panel yet: say where things show)."""
+    jobs = "1 generation job" if count == 1 else f"{count} generation jobs"
+    return (
+        f"{jobs} started: each clip goes into its gap when ready; progress lines go to the system "
+        "console, and the scene keeps the job list (Resume Jobs finishes it after a restart)"
+    )
 
 
 def summary_line(job: Job) -> str:
@@ -243,51 +261,80 @@ class VEO_OT_resume_jobs(bpy.types.Operator):
         return finish(self, finished, [])
 
 
-class VEO_OT_stop_job(bpy.types.Operator):
+class JobIdOperand:
+    """The job the job operators act on: named by its id, and known to this file or the journal."""
+
+    job_id: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Job", description="The job's id; its first 8 characters, as messages show them, are enough"
+    )
+
+    def known_job_id(self) -> str:
+        """The full id of the job `job_id` names. Raises VeoError for none, or one nobody knows."""
+        wanted = self.job_id.strip()
+        if not wanted:
+            raise VeoError("No job id given")
+        known = {job.job_id for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene)}
+        with contextlib.suppress(OSError):  # an unreadable journal: the file's own list still counts
+            known |= {job.job_id for job in manager.journal.all()}
+        if wanted in known:
+            return wanted
+        matches = sorted(job_id for job_id in known if job_id.startswith(wanted)) if len(wanted) >= 8 else []
+        if len(matches) > 1:
+            raise VeoError(f"Job id '{wanted}' fits {len(matches)} jobs; give more of it")
+        if not matches:
+            raise VeoError(f"No job '{wanted}' in this file or the journal")
+        return matches[0]
+
+
+class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
     """Stop waiting for a job. The task goes on at the service; resume it later"""
 
     bl_idname = "veo.stop_job"
     bl_label = "Stop Waiting"
 
-    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
-
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        if not manager.stop(self.job_id):
-            self.report({"WARNING"}, f"Job {self.job_id[:8]} is not running")
+        try:
+            job_id = self.known_job_id()
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Stopped waiting for job {self.job_id[:8]}; its task id is kept")
+        if not manager.stop(job_id):
+            self.report({"WARNING"}, f"Job {job_id[:8]} is not running")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Stopped waiting for job {job_id[:8]}; its task id is kept")
         return {"FINISHED"}
 
 
-class VEO_OT_forget_job(bpy.types.Operator):
+class VEO_OT_forget_job(JobIdOperand, bpy.types.Operator):
     """Remove a job from this file and from the journal (its clip files stay on disk)"""
 
     bl_idname = "veo.forget_job"
     bl_label = "Forget Job"
 
-    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
-
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        manager.forget(self.job_id)
-        self.report({"INFO"}, f"Forgot job {self.job_id[:8]}")
+        try:
+            job_id = self.known_job_id()
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        manager.forget(job_id)
+        self.report({"INFO"}, f"Forgot job {job_id[:8]}")
         return {"FINISHED"}
 
 
-class VEO_OT_adopt_job(bpy.types.Operator):
+class VEO_OT_adopt_job(JobIdOperand, bpy.types.Operator):
     """Bring a job started in an unsaved file into this file, and insert its clip here"""
 
     bl_idname = "veo.adopt_job"
     bl_label = "Insert Unclaimed Job Here"
 
-    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
-
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        if not bpy.data.filepath:
-            self.report({"ERROR"}, "Save this file first: the job is claimed by the file it goes into")
-            return {"CANCELLED"}
         try:
+            job_id = self.known_job_id()
+            if not bpy.data.filepath:
+                raise VeoError("Save this file first: the job is claimed by the file it goes into")
             scene = scene_of(context)
-            job = manager.adopt(self.job_id, scene)
+            job = manager.adopt(job_id, scene)
             manager.continue_job(scene, job, service_settings(context))
         except VeoError as error:
             self.report({"ERROR"}, str(error))

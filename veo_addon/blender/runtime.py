@@ -39,6 +39,7 @@ from ..core.timing import FitMode
 from . import jobstore, placement, shared_task, timeline
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
 from .clips_folder import ensure_writable_folder
+from .cost_report import Estimate
 from .preferences import ServiceSettings, user_folder
 
 log = logging.getLogger(__name__)
@@ -107,9 +108,11 @@ class JobManager:
         self._journal: Journal | None = None
         self._file_generation = 0
         self._forgotten: set[str] = set()
+        self._estimates: dict[str, Estimate] = {}
         # Jobs stopped because a twin inserted their clip: (scene name, the job as shared).
         self._sharing: dict[str, tuple[str, Job]] = {}
-        self.on_line: Callable[[str], None] = lambda line: log.info(line)
+        # Progress lines go to the system console (the UI operator's report says so).
+        self.on_line: Callable[[str], None] = lambda line: print(line, flush=True)
         # How often to poll and how to retry; the defaults follow the service's guidance.
         self.poll_policy = PollPolicy()
         self.retry_policy: RetryPolicy | None = None  # None: the client's own defaults
@@ -147,7 +150,8 @@ class JobManager:
         """Capture both keyframes here (main thread), then hand the rest to a worker.
 
         Everything the user could have got wrong is checked before anything is rendered or
-        sent. Returns the job and the lines worth telling the user (cost, warnings).
+        sent. Returns the job and the warnings worth telling the user; its cost estimate is
+        `estimate(job.job_id)`.
         """
         duration = options.duration_for(transition)
         validate_parameters(**options.request_fields(duration))
@@ -199,9 +203,15 @@ class JobManager:
             with_audio_per_second=settings.rate_with_audio,
             without_audio_per_second=settings.rate_without_audio,
         )
-        cost = estimate_cost(duration, options.sample_count, options.generate_audio, rates)
-        lines = [f"Generating {options.sample_count} × {duration} s at {options.resolution}: {cost.label()}"]
-        return job, [*lines, *filter(None, [warning])]
+        self._estimates[job.job_id] = Estimate(
+            what=f"{options.sample_count} × {duration} s at {options.resolution}",
+            cost=estimate_cost(duration, options.sample_count, options.generate_audio, rates),
+        )
+        return job, list(filter(None, [warning]))
+
+    def estimate(self, job_id: str) -> Estimate | None:
+        """The cost estimate of a job started in this session (cost_report words it)."""
+        return self._estimates.get(job_id)
 
     def resume(self, job: Job, settings: ServiceSettings) -> bool:
         """Poll and download an accepted task again (never submits). False if nothing to do."""
