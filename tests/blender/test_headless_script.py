@@ -185,6 +185,26 @@ def test_a_failure_after_submit_saves_the_task_id_and_resume_finishes_it(edit, h
     assert_no_key_anywhere(edit, failed.stdout, failed.stderr, resumed.stdout, resumed.stderr)
 
 
+def test_a_failed_poll_then_the_identical_request_then_resume_insert_one_clip(edit, highway, tmp_path):
+    user_dir = tmp_path / "user"
+    request = ["--prompt", "red to blue", "--seed", "3", "--save"]
+    highway.faults.add("result", kind="403")  # the task is paid for, then polling fails
+
+    failed = run_script(edit, highway.base_url, user_dir, *request)
+    highway.faults.clear()
+    again = run_script(edit, highway.base_url, user_dir, *request)  # follows the paid task
+    resumed = run_script(edit, highway.base_url, user_dir, "--resume", "--save")
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert again.returncode == 0 and resumed.returncode == 0, again.stderr + resumed.stderr
+    assert highway.submit_count == 1
+    assert len(movie_strips(edit)) == 1
+    assert [job["state"] for job in inspect_blend(edit)["jobs"]] == ["inserted", "inserted"]
+    # The second run paid nothing new, and says so instead of repeating the price.
+    [cost] = [line for line in again.stdout.splitlines() if "1 × 4 s at 720p" in line]
+    assert cost.endswith("reused, no charge") and "USD" not in again.stdout
+
+
 def test_all_gaps_fills_each_gap(scene, timeline, highway, tmp_path):
     set_frame_rate(scene, "25")
     timeline.image("a", 1, 1, 20, RED)
