@@ -382,13 +382,7 @@ class JobManager:
             self._record(job)
             self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
             return job
-        strip_names = [
-            name
-            for take in placed.inserted.takes
-            for name in (take.clip_name, take.speed_name, take.sound_name)
-            if name
-        ]
-        shared_task.record_own_insertion(job, strip_names)
+        strip_names = shared_task.record_own_insertion(job, placed.inserted)
         # The file's own record first: it is what says these strips are the job's.
         mark_inserted(None, job, placed.summary)
         jobstore.save_job(scene, job)
@@ -408,15 +402,10 @@ class JobManager:
                 twins.update({job.job_id: job for job in self.journal.for_blend(bpy.data.filepath)})
             except OSError as error:
                 log.warning("Veo job %s: the journal was not read: %s", inserter.job_id[:8], error)
-        for twin in twins.values():
-            if not shared_task.needs_sharing(twin, inserter, scene):
-                continue
-            shared = shared_task.share(twin, inserter, strip_names)
-            if shared is None:
-                continue
-            if self.stop(twin.job_id):
+        for shared in shared_task.shared_twins(scene, inserter, strip_names, twins.values()):
+            if self.stop(shared.job_id):
                 # Still following the task: its last events must not undo this.
-                self._sharing[twin.job_id] = (scene.name, shared)
+                self._sharing[shared.job_id] = (scene.name, shared)
             self._store_shared(scene, shared)
 
     def _restore_shared(self, scene_name: str, shared: Job) -> None:

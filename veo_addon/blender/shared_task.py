@@ -84,11 +84,26 @@ def inserted_twin(scene: bpy.types.Scene, job: Job, known: Iterable[Job]) -> tup
     return None
 
 
-def record_own_insertion(job: Job, strip_names: list[str]) -> None:
-    """Called when `job` put its own strips in (before it is marked inserted)."""
+def record_own_insertion(job: Job, inserted: timeline.InsertedTransition) -> list[str]:
+    """Called when `job` put its own strips in (before it is marked inserted); their names."""
+    names = [
+        name for take in inserted.takes for name in (take.clip_name, take.speed_name, take.sound_name) if name
+    ]
     job.placement.pop(INSERTED_BY, None)
     job.placement[INSERTED_AT] = time.time()
-    job.placement[STRIPS] = list(strip_names)
+    job.placement[STRIPS] = names
+    return names
+
+
+def shared_twins(
+    scene: bpy.types.Scene, inserter: Job, strip_names: list[str], candidates: Iterable[Job]
+) -> list[Job]:
+    """The candidates that are twins of `inserter` without strips of their own, each marked
+    inserted through `inserter`'s strips."""
+    shared = (
+        share(twin, inserter, strip_names) for twin in candidates if needs_sharing(twin, inserter, scene)
+    )
+    return [job for job in shared if job is not None]
 
 
 def needs_sharing(job: Job, inserter: Job, scene: bpy.types.Scene) -> bool:
