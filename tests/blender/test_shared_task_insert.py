@@ -116,3 +116,24 @@ def test_a_clip_already_inserted_before_the_request_still_gets_a_second_take(  #
     assert veo.submit_count == 1
     assert len(movie_strips(bpy.context.scene)) == 2
     assert all(not job.placement.get("inserted_by") for job in jobs_by_id().values())
+
+
+def test_a_twin_still_downloading_when_the_clip_goes_in_is_stopped_and_stays_shared(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    two_shots(timeline, tmp_path)
+    first = fail_while_polling(veo)
+    veo.faults.add("download", nth=2, kind="latency", seconds=3)  # whichever job fetches second is slow
+
+    options = GenerationOptions(prompt=PROMPT, duration="4", seed=42)
+    scene = bpy.context.scene
+    second, _ = manager.start_generation(
+        scene, choose_transition(scene, "Left", "Right"), options, service_settings()
+    )
+    manager.resume(first, service_settings())
+    manager.wait_for([first.job_id, second.job_id])
+
+    assert len(movie_strips(scene)) == 1
+    jobs = jobs_by_id()
+    # The slow one was stopped when the other inserted; its worker's last word did not undo that.
+    assert_shared(jobs[first.job_id], jobs[second.job_id])

@@ -305,11 +305,12 @@ class JobManager:
                     self.on_line(f"[veo] job {job_id[:8]}: could not apply a result: {error}")
             if finished:
                 del self._running[job_id]
+                shared = self._sharing.pop(job_id, None)
                 if job_id in self._forgotten:
                     self._forgotten.discard(job_id)
                     self.journal.remove(job_id)
-                if job_id in self._sharing:
-                    self._restore_shared(*self._sharing.pop(job_id))
+                elif shared is not None:
+                    self._restore_shared(*shared)
         if changed:
             tag_sequencer_redraw()
 
