@@ -69,7 +69,7 @@ def test_before_the_fate_is_known_the_cost_is_an_upper_bound() -> None:
 # -- job ids ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("operator", ["stop_job", "forget_job", "adopt_job"])
+@pytest.mark.parametrize("operator", ["stop_job", "forget_job", "adopt_job", "resume_jobs"])
 @pytest.mark.parametrize(
     ("job_id", "words"),
     [("", "No job id given"), ("abc", "No job 'abc' in this file or the journal")],
@@ -78,6 +78,9 @@ def test_job_operators_refuse_an_empty_or_unknown_job_id(  # type: ignore[no-unt
     veo, tmp_path: Path, operator: str, job_id: str, words: str
 ) -> None:
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    if operator == "resume_jobs" and not job_id:
+        assert bpy.ops.veo.resume_jobs(job_id=job_id) == {"FINISHED"}  # no id: every job of the file
+        return
     with pytest.raises(RuntimeError, match=words):
         getattr(bpy.ops.veo, operator)(job_id=job_id)
 

@@ -232,35 +232,6 @@ class VEO_OT_fill_gaps(GenerationProperties, bpy.types.Operator):
         return finish(self, _wait(jobs), lines)
 
 
-class VEO_OT_resume_jobs(bpy.types.Operator):
-    """Finish the open file's unfinished jobs: poll, download, insert (never submits again)"""
-
-    bl_idname = "veo.resume_jobs"
-    bl_label = "Resume Jobs"
-
-    job_id: bpy.props.StringProperty(name="Job", description="Only this job; empty for all")  # type: ignore[valid-type]
-
-    def execute(self, context: bpy.types.Context) -> OperatorResult:
-        manager.adopt_from_journal()
-        jobs = []
-        try:
-            settings = service_settings(context)
-            for scene in bpy.data.scenes:
-                for job in jobstore.scene_jobs(scene):
-                    if self.job_id and job.job_id != self.job_id:
-                        continue
-                    if manager.continue_job(scene, job, settings):
-                        jobs.append(job)
-        except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        if not jobs:
-            self.report({"INFO"}, "No unfinished job in this file")
-            return {"FINISHED"}
-        finished = _wait(jobs) if bpy.app.background else jobs
-        return finish(self, finished, [])
-
-
 class JobIdOperand:
     """The job the job operators act on: named by its id, and known to this file or the journal."""
 
@@ -284,6 +255,38 @@ class JobIdOperand:
         if not matches:
             raise VeoError(f"No job '{wanted}' in this file or the journal")
         return matches[0]
+
+
+class VEO_OT_resume_jobs(JobIdOperand, bpy.types.Operator):
+    """Finish the open file's unfinished jobs: poll, download, insert (never submits again)"""
+
+    bl_idname = "veo.resume_jobs"
+    bl_label = "Resume Jobs"
+
+    job_id: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Job", description="Only this job (its id, or its first 8 characters); empty for all"
+    )
+
+    def execute(self, context: bpy.types.Context) -> OperatorResult:
+        manager.adopt_from_journal()
+        jobs = []
+        try:
+            only = self.known_job_id() if self.job_id.strip() else ""
+            settings = service_settings(context)
+            for scene in bpy.data.scenes:
+                for job in jobstore.scene_jobs(scene):
+                    if only and job.job_id != only:
+                        continue
+                    if manager.continue_job(scene, job, settings):
+                        jobs.append(job)
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        if not jobs:
+            self.report({"INFO"}, "No unfinished job in this file")
+            return {"FINISHED"}
+        finished = _wait(jobs) if bpy.app.background else jobs
+        return finish(self, finished, [])
 
 
 class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
