@@ -10,12 +10,15 @@ script opens it):
 
     python scripts/veo_generate.py --blend edit.blend -- --prompt "..." [--save] [options]
 
-What it does: fills the gap between two strips (named with --left/--right, else the two
-selected strips, else the gap under the playhead), or every gap with --all-gaps, with a
-clip from Veo 3.1; --resume first finishes the file's unfinished jobs (poll and download
-only: nothing is paid for twice). Progress lines `[veo] ...` and one summary line per job
-(`[veo] INSERTED job ...` / `[veo] FAILED job ...`) come from the add-on's operators.
---save saves the .blend afterwards. `--help` after `--` lists every option.
+What it does: in the active scene (or the one --scene names), fills the gap between two
+strips (named with --left/--right, else the two selected strips, else the gap under the
+playhead), or every gap with --all-gaps, with a clip from Veo 3.1; --resume first finishes
+the file's unfinished jobs (poll and download only: nothing is paid for twice).
+Progress lines `[veo] ...` and one summary line per job (`[veo] INSERTED job ...` /
+`[veo] FAILED job ...`) come from the add-on's operators.
+--save saves the .blend afterwards. `--help` after `--` lists every option. `--seed` takes
+0 to 2147483647 (the operator keeps it in Blender's 32-bit integer); omitted, the service
+picks a random seed, and the job records the seed it used.
 
 Environment:
     VEO_API_KEY    the Highway API key, when the add-on preferences have none
@@ -52,6 +55,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+RANDOM_SEED = -1
+SEED_MAX = 2**31 - 1  # the operator's seed is a Blender IntProperty (a C int)
+
 
 def script_arguments(argv: Sequence[str]) -> list[str]:
     """The arguments meant for this script.
@@ -68,6 +74,17 @@ def script_arguments(argv: Sequence[str]) -> list[str]:
     return list(argv[argv.index("--") + 1 :]) if "--" in argv else []
 
 
+def seed_argument(text: str) -> int:
+    """Blender's operator keeps the seed in a C int, so the range stops at 2**31 - 1."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not (seed == RANDOM_SEED or 0 <= seed <= SEED_MAX):
+        raise argparse.ArgumentTypeError(f"{seed} is outside 0 to {SEED_MAX} (omit --seed for a random one)")
+    return seed
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="veo_generate.py",
@@ -76,7 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--blend", type=Path, help="open this .blend first (for the bpy wheel's Python)")
     parser.add_argument("--prompt", help="the transition to generate (required unless --resume)")
     parser.add_argument("--negative-prompt", default="")
-    parser.add_argument("--seed", default="", help="0 to 4294967295; omitted: random")
+    parser.add_argument(
+        "--seed",
+        type=seed_argument,
+        default=RANDOM_SEED,
+        help=f"0 to {SEED_MAX} repeats a result; omitted (or {RANDOM_SEED}): a random seed",
+    )
+    parser.add_argument("--scene", default="", help="the scene to work in (default: the active one)")
     parser.add_argument("--resolution", choices=["720p", "1080p"], default="720p")
     parser.add_argument("--aspect-ratio", choices=["auto", "16:9", "9:16"], default="auto")
     parser.add_argument("--duration", choices=["auto", "4", "6", "8"], default="auto")
@@ -215,6 +238,13 @@ def save_blend() -> None:
     print(f"[veo] saved {bpy.data.filepath}", flush=True)
 
 
+def chosen_scene(name: str) -> Any:
+    """The scene named on the command line (None if there is none so named), else the active one."""
+    if not name:
+        return bpy.context.scene
+    return bpy.data.scenes.get(name)
+
+
 def main(argv: Sequence[str]) -> int:
     arguments = parse_arguments(argv)
     if arguments.blend is not None:
@@ -222,9 +252,20 @@ def main(argv: Sequence[str]) -> int:
             print(f"veo_generate: no such .blend file: {arguments.blend}", file=sys.stderr)
             return EXIT_FAILED
         bpy.ops.wm.open_mainfile(filepath=str(arguments.blend.resolve()))
+    scene = chosen_scene(arguments.scene)
+    if scene is None:
+        names = ", ".join(repr(other.name) for other in bpy.data.scenes)
+        where = bpy.data.filepath or "this file"
+        print(
+            f"veo_generate: --scene: no scene {arguments.scene!r} in {where}; its scenes: {names}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     unregister = ensure_addon_registered()
     try:
-        return generate(arguments)
+        # The operators work on the context's scene: the chosen one, or the active one.
+        with bpy.context.temp_override(scene=scene):
+            return generate(arguments)
     finally:
         # The 4.2 wheel crashes (SIGSEGV) while the process exits with the add-on's classes
         # still registered, turning every exit status into 139: undo what this script did.

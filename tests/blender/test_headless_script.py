@@ -21,7 +21,7 @@ import bpy
 import pytest
 from PIL import Image
 
-from tests.blender.vse_helpers import BLUE, GREEN, RED, set_frame_rate
+from tests.blender.vse_helpers import BLUE, GREEN, RED, TimelineBuilder, set_frame_rate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "veo_generate.py"
@@ -44,7 +44,11 @@ strips = [
     for s in compat.top_level_strips(scene)
 ]
 jobs = [{"task_id": entry.task_id, "state": entry.state} for entry in scene.veo_jobs]
-print("INSPECT" + json.dumps({"strips": strips, "jobs": jobs}), flush=True)
+movies = {
+    other.name: [s.name for s in compat.top_level_strips(other) if s.type == "MOVIE"]
+    for other in bpy.data.scenes
+}
+print("INSPECT" + json.dumps({"strips": strips, "jobs": jobs, "movies_by_scene": movies}), flush=True)
 veo_addon.unregister()  # the 4.2 wheel crashes on exit with the add-on still registered
 """
 
@@ -181,6 +185,26 @@ def test_a_failure_after_submit_saves_the_task_id_and_resume_finishes_it(edit, h
     assert_no_key_anywhere(edit, failed.stdout, failed.stderr, resumed.stdout, resumed.stderr)
 
 
+def test_a_failed_poll_then_the_identical_request_then_resume_insert_one_clip(edit, highway, tmp_path):
+    user_dir = tmp_path / "user"
+    request = ["--prompt", "red to blue", "--seed", "3", "--save"]
+    highway.faults.add("result", kind="403")  # the task is paid for, then polling fails
+
+    failed = run_script(edit, highway.base_url, user_dir, *request)
+    highway.faults.clear()
+    again = run_script(edit, highway.base_url, user_dir, *request)  # follows the paid task
+    resumed = run_script(edit, highway.base_url, user_dir, "--resume", "--save")
+
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert again.returncode == 0 and resumed.returncode == 0, again.stderr + resumed.stderr
+    assert highway.submit_count == 1
+    assert len(movie_strips(edit)) == 1
+    assert [job["state"] for job in inspect_blend(edit)["jobs"]] == ["inserted", "inserted"]
+    # The second run paid nothing new, and says so instead of repeating the price.
+    [cost] = [line for line in again.stdout.splitlines() if "1 × 4 s at 720p" in line]
+    assert cost.endswith("reused, no charge") and "USD" not in again.stdout
+
+
 def test_all_gaps_fills_each_gap(scene, timeline, highway, tmp_path):
     set_frame_rate(scene, "25")
     timeline.image("a", 1, 1, 20, RED)
@@ -212,6 +236,8 @@ def test_named_strips_that_do_not_exist_fail_clearly(edit, highway, tmp_path):
         [],  # no --prompt and no --resume
         ["--prompt", "p", "--left", "left"],  # one strip named
         ["--prompt", "p", "--duration", "5"],
+        ["--prompt", "p", "--seed", "2147483648"],  # more than Blender's integer property holds
+        ["--prompt", "p", "--seed", "seven"],
     ],
 )
 def test_command_line_mistakes_exit_2(edit, highway, tmp_path, arguments):
@@ -220,6 +246,72 @@ def test_command_line_mistakes_exit_2(edit, highway, tmp_path, arguments):
     assert result.returncode == 2
     assert "usage:" in result.stderr
     assert highway.submit_count == 0
+
+
+def test_the_seed_reaches_the_service_and_an_omitted_one_is_random(edit, highway, tmp_path):
+    user_dir = tmp_path / "user"
+    seeded = run_script(edit, highway.base_url, user_dir, "--prompt", "red to blue", "--seed", "2147483647")
+    random = run_script(edit, highway.base_url, user_dir, "--prompt", "red to blue", "--new")
+
+    assert seeded.returncode == 0 and random.returncode == 0, seeded.stderr + random.stderr
+    assert [body.get("seed") for body in highway.submit_bodies] == [2147483647, None]
+
+
+def test_a_file_in_place_of_the_clips_folder_fails_in_one_sentence_before_paying(edit, highway, tmp_path):
+    (tmp_path / "veo_clips").write_text("in the way")
+
+    result = run_script(edit, highway.base_url, tmp_path / "user", "--prompt", "red to blue", "--save")
+
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"{tmp_path / 'veo_clips'} is a file, not a folder" in line
+    assert "Traceback" not in result.stdout + result.stderr
+    assert highway.request_counts["submit"] == 0
+
+
+def test_scene_chooses_the_scene_to_fill(scene, timeline, highway, tmp_path):
+    set_frame_rate(scene, "25")
+    timeline.image("main", 1, 1, 80, RED)  # the active scene has no gap
+    other = bpy.data.scenes.new("Other")
+    set_frame_rate(other, "25")
+    other.render.resolution_x, other.render.resolution_y = (
+        scene.render.resolution_x,
+        scene.render.resolution_y,
+    )
+    other_timeline = TimelineBuilder(other, tmp_path)
+    other_timeline.image("left", 1, 1, 20, RED)
+    other_timeline.image("right", 1, 61, 20, BLUE)
+    blend = save_edit(tmp_path / "two_scenes.blend")
+
+    result = run_script(
+        blend,
+        highway.base_url,
+        tmp_path / "user",
+        "--prompt",
+        "p",
+        "--scene",
+        "Other",
+        "--left",
+        "left",
+        "--right",
+        "right",
+        "--save",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert inspect_blend(blend)["movies_by_scene"] == {"Scene": [], "Other": ["Veo clip"]}
+
+
+def test_an_unknown_scene_is_one_sentence_listing_the_scenes(edit, highway, tmp_path):
+    bpy.data.scenes.new("Other")
+    blend = save_edit(tmp_path / "two_scenes.blend")
+
+    result = run_script(blend, highway.base_url, tmp_path / "user", "--prompt", "p", "--scene", "Nope")
+
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "'Nope'" in line and "'Scene'" in line and "'Other'" in line
+    assert highway.request_counts["submit"] == 0
 
 
 def test_script_arguments_from_blender_and_from_python():

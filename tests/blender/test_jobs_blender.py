@@ -20,7 +20,7 @@ from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.blender.timeline import read_provenance
 from veo_addon.core.jobs import Job, JobState
 
-GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": "42"}
+GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
 
 
 def two_shots(timeline: TimelineBuilder) -> None:
@@ -375,13 +375,18 @@ def test_bad_settings_are_refused_before_anything_is_rendered_or_sent(  # type: 
     before = timeline_snapshot(timeline.scene)
     for bad, words in (
         ({"prompt": " "}, "prompt"),
-        ({"seed": "abc"}, "seed"),
-        ({"seed": "4294967296"}, "seed"),
+        ({"seed": -5}, "seed: -5 is not a seed"),
         ({"resolution": "1080p", "duration": "4"}, "1080p"),
     ):
         arguments = {**GENERATE, **bad}
         with pytest.raises(RuntimeError, match=words):
             bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", **arguments)
+    # Blender itself refuses what its integer property cannot hold, or a text seed.
+    for bad_seed, error in ((4294967296, ValueError), ("abc", TypeError)):
+        with pytest.raises(error, match="seed"):
+            bpy.ops.veo.generate_transition(
+                left_strip="Left", right_strip="Right", **{**GENERATE, "seed": bad_seed}
+            )
     assert timeline_snapshot(timeline.scene) == before
     assert veo.request_counts["submit"] == 0
     assert jobs_in_scene() == []
@@ -489,3 +494,24 @@ def test_no_api_key_in_the_blend_the_journal_or_any_report(  # type: ignore[no-u
     assert all(SECRET_KEY not in json.dumps(job.to_dict()) for job in jobs_in_scene())
     output = capfd.readouterr()
     assert SECRET_KEY not in output.out + output.err + caplog.text + str(refused.value)
+
+
+# -- the seed is an integer for Python callers ------------------------------------------------------
+
+
+def test_python_callers_pass_the_seed_as_an_integer_and_minus_one_asks_for_a_random_one(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    two_shots(timeline)
+    save(tmp_path / "edit.blend")
+    arguments = {"left_strip": "Left", "right_strip": "Right", "prompt": GENERATE["prompt"], "duration": "4"}
+
+    assert bpy.ops.veo.generate_transition(seed=7, **arguments) == {"FINISHED"}
+    assert bpy.ops.veo.generate_transition(seed=-1, new_generation=True, **arguments) == {"FINISHED"}
+    assert bpy.ops.veo.generate_transition(seed=2**31 - 1, **arguments) == {"FINISHED"}
+
+    sent = [body.get("seed") for body in veo.submit_bodies]
+    assert sent == [7, None, 2**31 - 1]
+    seven, random, largest = jobs_in_scene()
+    assert seven.seed == 7 and largest.seed == 2**31 - 1
+    assert random.seed is not None  # the service picked one, and the job records it

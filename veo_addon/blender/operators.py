@@ -7,6 +7,7 @@ end, print progress lines on stdout, and return FINISHED only when the strips ar
 
 from __future__ import annotations
 
+import contextlib
 from typing import Literal
 
 import bpy
@@ -14,12 +15,15 @@ import bpy
 from ..core.errors import ValidationError, VeoError
 from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
-from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS, SEED_MAX
+from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from . import jobstore, placement, timeline
+from . import cost_report, jobstore, placement, timeline
 from .capture import KeyframeSource, SourceKind
 from .preferences import service_settings
 from .runtime import GenerationOptions, manager
+
+RANDOM_SEED = -1
+SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1
 
 _SOURCE_ITEMS = [
     (SourceKind.RENDER.value, "Render", "The sequencer's output at that frame, as the preview shows it"),
@@ -34,8 +38,14 @@ class GenerationProperties:
 
     prompt: bpy.props.StringProperty(name="Prompt", description="The transition to generate")  # type: ignore[valid-type]
     negative_prompt: bpy.props.StringProperty(name="Negative Prompt")  # type: ignore[valid-type]
-    seed: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Seed", description=f"0 to {SEED_MAX}; empty for a random seed", default=""
+    # Blender keeps an IntProperty in a C int, so seeds stop at 2**31 - 1 here (the service takes
+    # up to 2**32 - 1). No hard minimum: a Python caller's -5 is refused by name, not clamped.
+    seed: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Seed",
+        description=f"0 to {SEED_PROPERTY_MAX} repeats a result; {RANDOM_SEED} asks for a random seed",
+        default=RANDOM_SEED,
+        soft_min=RANDOM_SEED,
+        soft_max=SEED_PROPERTY_MAX,
     )
     resolution: bpy.props.EnumProperty(  # type: ignore[valid-type]
         name="Resolution", items=[(value, value, "") for value in RESOLUTIONS], default="720p"
@@ -113,25 +123,32 @@ def scene_of(context: bpy.types.Context) -> bpy.types.Scene:
     return context.scene
 
 
-def parse_seed(text: str) -> int | None:
-    text = text.strip()
-    if not text:
+def parse_seed(value: int) -> int | None:
+    """The operator's seed as the request's: None (random) for RANDOM_SEED."""
+    if value == RANDOM_SEED:
         return None
-    try:
-        return int(text)
-    except ValueError:
+    if not 0 <= value <= SEED_PROPERTY_MAX:
         raise ValidationError(
-            "seed", f"{text!r} is not a whole number; use 0 to {SEED_MAX}, or leave empty"
-        ) from None
+            "seed", f"{value} is not a seed; use 0 to {SEED_PROPERTY_MAX}, or {RANDOM_SEED} for a random one"
+        )
+    return value
 
 
 def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
     """Report what happened; in background mode this is after the jobs ended."""
+    estimated = [(job, estimate) for job in jobs if (estimate := manager.estimate(job.job_id)) is not None]
+    if not bpy.app.background:
+        # The worker decides later whether an identical clip is reused: say what it may cost at most.
+        for line in [*cost_report.started_lines([estimate for _, estimate in estimated]), *started_lines]:
+            operator.report({"INFO"}, line)
+        operator.report({"INFO"}, running_line(len(jobs)))
+        return {"FINISHED"}
     for line in started_lines:
         operator.report({"INFO"}, line)
-    if not bpy.app.background:
-        operator.report({"INFO"}, f"{len(jobs)} generation job(s) running; see the Veo panel")
-        return {"FINISHED"}
+    for job, estimate in estimated:
+        operator.report({"INFO"}, cost_report.outcome_line(job, estimate))
+    if len(estimated) > 1:
+        operator.report({"INFO"}, cost_report.total_line(estimated))
     failed = [job for job in jobs if job.state is not JobState.INSERTED]
     for job in jobs:
         print(summary_line(job), flush=True)
@@ -139,6 +156,15 @@ def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[st
         operator.report({"ERROR"}, "; ".join(f"job {job.job_id[:8]}: {job.message}" for job in failed))
         return {"CANCELLED"}
     return {"FINISHED"}
+
+
+def running_line(count: int) -> str:
+    """The UI's word once jobs were started (there is no Veo panel yet: say where things show)."""
+    jobs = "1 generation job" if count == 1 else f"{count} generation jobs"
+    return (
+        f"{jobs} started: each clip goes into its gap when ready; progress lines go to the system "
+        "console, and the scene keeps the job list (Resume Jobs finishes it after a restart)"
+    )
 
 
 def summary_line(job: Job) -> str:
@@ -206,22 +232,50 @@ class VEO_OT_fill_gaps(GenerationProperties, bpy.types.Operator):
         return finish(self, _wait(jobs), lines)
 
 
-class VEO_OT_resume_jobs(bpy.types.Operator):
+class JobIdOperand:
+    """The job the job operators act on: named by its id, and known to this file or the journal."""
+
+    job_id: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Job", description="The job's id; its first 8 characters, as messages show them, are enough"
+    )
+
+    def known_job_id(self) -> str:
+        """The full id of the job `job_id` names. Raises VeoError for none, or one nobody knows."""
+        wanted = self.job_id.strip()
+        if not wanted:
+            raise VeoError("No job id given")
+        known = {job.job_id for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene)}
+        with contextlib.suppress(OSError):  # an unreadable journal: the file's own list still counts
+            known |= {job.job_id for job in manager.journal.all()}
+        if wanted in known:
+            return wanted
+        matches = sorted(job_id for job_id in known if job_id.startswith(wanted)) if len(wanted) >= 8 else []
+        if len(matches) > 1:
+            raise VeoError(f"Job id '{wanted}' fits {len(matches)} jobs; give more of it")
+        if not matches:
+            raise VeoError(f"No job '{wanted}' in this file or the journal")
+        return matches[0]
+
+
+class VEO_OT_resume_jobs(JobIdOperand, bpy.types.Operator):
     """Finish the open file's unfinished jobs: poll, download, insert (never submits again)"""
 
     bl_idname = "veo.resume_jobs"
     bl_label = "Resume Jobs"
 
-    job_id: bpy.props.StringProperty(name="Job", description="Only this job; empty for all")  # type: ignore[valid-type]
+    job_id: bpy.props.StringProperty(  # type: ignore[valid-type]
+        name="Job", description="Only this job (its id, or its first 8 characters); empty for all"
+    )
 
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         manager.adopt_from_journal()
         jobs = []
         try:
+            only = self.known_job_id() if self.job_id.strip() else ""
             settings = service_settings(context)
             for scene in bpy.data.scenes:
                 for job in jobstore.scene_jobs(scene):
-                    if self.job_id and job.job_id != self.job_id:
+                    if only and job.job_id != only:
                         continue
                     if manager.continue_job(scene, job, settings):
                         jobs.append(job)
@@ -235,51 +289,55 @@ class VEO_OT_resume_jobs(bpy.types.Operator):
         return finish(self, finished, [])
 
 
-class VEO_OT_stop_job(bpy.types.Operator):
+class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
     """Stop waiting for a job. The task goes on at the service; resume it later"""
 
     bl_idname = "veo.stop_job"
     bl_label = "Stop Waiting"
 
-    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
-
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        if not manager.stop(self.job_id):
-            self.report({"WARNING"}, f"Job {self.job_id[:8]} is not running")
+        try:
+            job_id = self.known_job_id()
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        self.report({"INFO"}, f"Stopped waiting for job {self.job_id[:8]}; its task id is kept")
+        if not manager.stop(job_id):
+            self.report({"WARNING"}, f"Job {job_id[:8]} is not running")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"Stopped waiting for job {job_id[:8]}; its task id is kept")
         return {"FINISHED"}
 
 
-class VEO_OT_forget_job(bpy.types.Operator):
+class VEO_OT_forget_job(JobIdOperand, bpy.types.Operator):
     """Remove a job from this file and from the journal (its clip files stay on disk)"""
 
     bl_idname = "veo.forget_job"
     bl_label = "Forget Job"
 
-    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
-
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        manager.forget(self.job_id)
-        self.report({"INFO"}, f"Forgot job {self.job_id[:8]}")
+        try:
+            job_id = self.known_job_id()
+        except VeoError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        manager.forget(job_id)
+        self.report({"INFO"}, f"Forgot job {job_id[:8]}")
         return {"FINISHED"}
 
 
-class VEO_OT_adopt_job(bpy.types.Operator):
+class VEO_OT_adopt_job(JobIdOperand, bpy.types.Operator):
     """Bring a job started in an unsaved file into this file, and insert its clip here"""
 
     bl_idname = "veo.adopt_job"
     bl_label = "Insert Unclaimed Job Here"
 
-    job_id: bpy.props.StringProperty(name="Job")  # type: ignore[valid-type]
-
     def execute(self, context: bpy.types.Context) -> OperatorResult:
-        if not bpy.data.filepath:
-            self.report({"ERROR"}, "Save this file first: the job is claimed by the file it goes into")
-            return {"CANCELLED"}
         try:
+            job_id = self.known_job_id()
+            if not bpy.data.filepath:
+                raise VeoError("Save this file first: the job is claimed by the file it goes into")
             scene = scene_of(context)
-            job = manager.adopt(self.job_id, scene)
+            job = manager.adopt(job_id, scene)
             manager.continue_job(scene, job, service_settings(context))
         except VeoError as error:
             self.report({"ERROR"}, str(error))

@@ -36,8 +36,10 @@ from ..core.journal import Journal, normalise_blend_path
 from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from ..core.timing import FitMode
-from . import jobstore, placement, timeline
+from . import jobstore, placement, shared_task, timeline
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
+from .clips_folder import ensure_writable_folder
+from .cost_report import Estimate
 from .preferences import ServiceSettings, user_folder
 
 log = logging.getLogger(__name__)
@@ -106,7 +108,11 @@ class JobManager:
         self._journal: Journal | None = None
         self._file_generation = 0
         self._forgotten: set[str] = set()
-        self.on_line: Callable[[str], None] = lambda line: log.info(line)
+        self._estimates: dict[str, Estimate] = {}
+        # Jobs stopped because a twin inserted their clip: (scene name, the job as shared).
+        self._sharing: dict[str, tuple[str, Job]] = {}
+        # Progress lines go to the system console (the UI operator's report says so).
+        self.on_line: Callable[[str], None] = lambda line: print(line, flush=True)
         # How often to poll and how to retry; the defaults follow the service's guidance.
         self.poll_policy = PollPolicy()
         self.retry_policy: RetryPolicy | None = None  # None: the client's own defaults
@@ -121,7 +127,8 @@ class JobManager:
         return self._journal
 
     def clips_folder(self, settings: ServiceSettings) -> tuple[Path, str]:
-        """(folder, warning): beside the saved .blend, or the user folder for an unsaved file."""
+        """(folder, warning): beside the saved .blend, or the user folder for an unsaved file.
+        Raises ClipsFolderError when it cannot be created or written to."""
         if settings.clips_folder.startswith("//") and not bpy.data.filepath:
             folder = user_folder() / "clips"
             warning = (
@@ -129,8 +136,7 @@ class JobManager:
             )
         else:
             folder, warning = Path(bpy.path.abspath(settings.clips_folder)), ""
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder, warning
+        return ensure_writable_folder(folder), warning
 
     # -- starting work -------------------------------------------------------------------------
 
@@ -144,7 +150,8 @@ class JobManager:
         """Capture both keyframes here (main thread), then hand the rest to a worker.
 
         Everything the user could have got wrong is checked before anything is rendered or
-        sent. Returns the job and the lines worth telling the user (cost, warnings).
+        sent. Returns the job and the warnings worth telling the user; its cost estimate is
+        `estimate(job.job_id)`.
         """
         duration = options.duration_for(transition)
         validate_parameters(**options.request_fields(duration))
@@ -156,10 +163,10 @@ class JobManager:
                 'turn on "make room" to push the right side along'
             )
         aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
+        clips_dir, warning = self.clips_folder(settings)  # a clip that cannot be saved is paid for nothing
         first, last = capture_transition_keyframes(
             scene, transition, options.first_source, options.last_source
         )
-        clips_dir, warning = self.clips_folder(settings)
         gap = transition.gap
         job = Job.new(
             message="Keyframes captured; preparing the request.",
@@ -196,9 +203,15 @@ class JobManager:
             with_audio_per_second=settings.rate_with_audio,
             without_audio_per_second=settings.rate_without_audio,
         )
-        cost = estimate_cost(duration, options.sample_count, options.generate_audio, rates)
-        lines = [f"Generating {options.sample_count} × {duration} s at {options.resolution}: {cost.label()}"]
-        return job, [*lines, *filter(None, [warning])]
+        self._estimates[job.job_id] = Estimate(
+            what=f"{options.sample_count} × {duration} s at {options.resolution}",
+            cost=estimate_cost(duration, options.sample_count, options.generate_audio, rates),
+        )
+        return job, list(filter(None, [warning]))
+
+    def estimate(self, job_id: str) -> Estimate | None:
+        """The cost estimate of a job started in this session (cost_report words it)."""
+        return self._estimates.get(job_id)
 
     def resume(self, job: Job, settings: ServiceSettings) -> bool:
         """Poll and download an accepted task again (never submits). False if nothing to do."""
@@ -283,7 +296,7 @@ class JobManager:
             # Events queued before `done` was read are applied in the second round; none come after.
             for event in running.runner.drain_events() + (running.runner.drain_events() if finished else []):
                 changed = True
-                if job_id in self._forgotten:
+                if job_id in self._forgotten or job_id in self._sharing:
                     continue
                 try:
                     self._apply(event, running)
@@ -292,9 +305,12 @@ class JobManager:
                     self.on_line(f"[veo] job {job_id[:8]}: could not apply a result: {error}")
             if finished:
                 del self._running[job_id]
+                shared = self._sharing.pop(job_id, None)
                 if job_id in self._forgotten:
                     self._forgotten.discard(job_id)
                     self.journal.remove(job_id)
+                elif shared is not None:
+                    self._restore_shared(*shared)
         if changed:
             tag_sequencer_redraw()
 
@@ -347,7 +363,16 @@ class JobManager:
         return bpy.data.scenes.get(job.scene_name)
 
     def insert(self, scene: bpy.types.Scene, job: Job) -> Job:
-        """Put a downloaded job's clips on the timeline; the job records how it went."""
+        """Put a downloaded job's clips on the timeline; the job records how it went.
+
+        A job for the same task and gap whose clip went in meanwhile is shared, not inserted
+        again; once this one inserts, it finishes such twins the same way."""
+        twin = shared_task.inserted_twin(scene, job, jobstore.scene_jobs(scene))
+        if twin is not None:
+            shared = shared_task.share(job, *twin)
+            if shared is not None:
+                self._store_shared(scene, shared)
+                return shared
         try:
             placed = placement.insert_job_clips(scene, job)
         except Exception as error:  # the clip stays on disk and the job stays `downloaded`
@@ -358,6 +383,7 @@ class JobManager:
             self._record(job)
             self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
             return job
+        strip_names = shared_task.record_own_insertion(job, placed.inserted)
         # The file's own record first: it is what says these strips are the job's.
         mark_inserted(None, job, placed.summary)
         jobstore.save_job(scene, job)
@@ -365,8 +391,35 @@ class JobManager:
         if not bpy.app.background:
             push_undo_step("Insert Veo Transition")
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
+        self._share_with_twins(scene, job, strip_names)
         tag_sequencer_redraw()
         return job
+
+    def _share_with_twins(self, scene: bpy.types.Scene, inserter: Job, strip_names: list[str]) -> None:
+        """Finish every other job of this file for the same task and gap: it shares these strips."""
+        twins = {job.job_id: job for job in jobstore.scene_jobs(scene)}
+        if bpy.data.filepath:
+            try:
+                twins.update({job.job_id: job for job in self.journal.for_blend(bpy.data.filepath)})
+            except OSError as error:
+                log.warning("Veo job %s: the journal was not read: %s", inserter.job_id[:8], error)
+        for shared in shared_task.shared_twins(scene, inserter, strip_names, twins.values()):
+            if self.stop(shared.job_id):
+                # Still following the task: its last events must not undo this.
+                self._sharing[shared.job_id] = (scene.name, shared)
+            self._store_shared(scene, shared)
+
+    def _restore_shared(self, scene_name: str, shared: Job) -> None:
+        """A stopped twin's worker wrote its own last state into the journal: put the shared one back."""
+        self._record(shared)
+        scene = bpy.data.scenes.get(scene_name)
+        if scene is not None and jobstore.load_job(scene, shared.job_id) is not None:
+            jobstore.save_job(scene, shared)
+
+    def _store_shared(self, scene: bpy.types.Scene, shared: Job) -> None:
+        jobstore.save_job(scene, shared)
+        self._record(shared)
+        self.on_line(f"[veo] job {shared.job_id[:8]} task {shared.task_id} inserted: {shared.message}")
 
     def _record(self, job: Job) -> None:
         try:
@@ -397,7 +450,9 @@ class JobManager:
                 continue
             stored = jobstore.load_job(scene, job.job_id)
             file_has_insert = stored is not None and stored.state is JobState.INSERTED
-            if job.state is JobState.INSERTED and not file_has_insert and job.clips_exist():
+            # A job sharing a twin's strips goes in again only through that twin.
+            shared = shared_task.shares_insertion(job)
+            if job.state is JobState.INSERTED and not file_has_insert and job.clips_exist() and not shared:
                 if not placement.job_on_timeline(scene, job.job_id):
                     job.transition(
                         JobState.DOWNLOADED,

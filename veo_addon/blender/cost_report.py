@@ -1,0 +1,73 @@
+"""What a generation costs, said once its fate is known (or as an upper bound before).
+
+The UI operator returns before its worker knows whether an identical earlier request is
+reused, so the line it shows is an upper bound ("up to"). In background mode the operator
+reports after the jobs ended: then each job says what it cost — a reused clip or task is
+"reused, no charge" — and several jobs get a total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..core.jobs import Job, JobState
+from ..core.pricing import CostEstimate
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A job's cost estimate as the request was made."""
+
+    what: str  # "1 × 4 s at 720p"
+    cost: CostEstimate
+
+
+def started_lines(estimates: Sequence[Estimate]) -> list[str]:
+    """Before the jobs' fate is known: what each may cost at most, and the total."""
+    lines = [
+        f"Generating {estimate.what}: up to {estimate.cost.label()}; no charge if an identical "
+        "earlier clip is reused"
+        for estimate in estimates
+    ]
+    if len(estimates) > 1:
+        lines.append(
+            f"Up to {_amount(estimates, [e.cost.amount for e in estimates])} in all for {len(estimates)} jobs"
+        )
+    return lines
+
+
+def outcome_line(job: Job, estimate: Estimate) -> str:
+    """After the job ended: what it cost (an estimate at list price)."""
+    return f"job {job.job_id[:8]}: {estimate.what}, {_outcome(job, estimate)}"
+
+
+def charged_amount(job: Job, estimate: Estimate) -> float:
+    """What the job was (or may have been) billed: nothing when reused or never sent."""
+    if job.reused_from or not (job.task_id or job.state is JobState.UNKNOWN_OUTCOME):
+        return 0.0
+    return estimate.cost.amount
+
+
+def total_line(estimated: Sequence[tuple[Job, Estimate]]) -> str:
+    """Several jobs: what they cost together."""
+    amounts = [charged_amount(job, estimate) for job, estimate in estimated]
+    reused = sum(1 for job, _ in estimated if job.reused_from)
+    note = f" ({reused} reused, no charge)" if reused else ""
+    estimates = [estimate for _, estimate in estimated]
+    return f"Total for {len(estimated)} jobs: {_amount(estimates, amounts)}{note}"
+
+
+def _outcome(job: Job, estimate: Estimate) -> str:
+    if job.reused_from:
+        return "reused, no charge"
+    if job.state is JobState.UNKNOWN_OUTCOME:
+        return f"may have been charged {estimate.cost.label()}"
+    if not job.task_id:
+        return "nothing sent, no charge"
+    return estimate.cost.label()
+
+
+def _amount(estimates: Sequence[Estimate], amounts: Sequence[float]) -> str:
+    currency = estimates[0].cost.currency if estimates else "USD"
+    return f"about {currency} {sum(amounts):.2f} (estimate at list price)"
