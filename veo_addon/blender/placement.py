@@ -14,7 +14,7 @@ from pathlib import Path
 import bpy
 
 from ..core.jobs import Job
-from ..core.timing import FitMode, clip_scene_frames
+from ..core.timing import FitMode, conformed_scene_frames
 from . import compat, timeline
 
 # Beside the clip's provenance: which job put a strip there (several jobs may share a task).
@@ -122,7 +122,7 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
         start, end = job.frame_start, job.frame_end
         if end <= start:  # strips that touched ("make room"): the clip needs its own length
             clip = timeline.probe_clip(job.clip_paths[0])
-            end = start + clip_scene_frames(clip.duration_seconds, timeline.scene_rate(scene))
+            end = start + conformed_scene_frames(clip.frame_count, clip.fps, timeline.scene_rate(scene))
         inserted = timeline.insert_clip_at_frames(
             scene,
             start,

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import bpy
 
 from ..core.errors import VeoError
-from ..core.timing import FitMode, FitPlan, Gap, SpeedControl, clip_scene_frames, frame_rate, plan_fit
+from ..core.timing import (
+    FitMode,
+    FitPlan,
+    Gap,
+    SpeedControl,
+    conformed_scene_frames,
+    frame_rate,
+    plan_fit,
+)
 from . import compat
 
 if TYPE_CHECKING:
@@ -198,7 +206,11 @@ class ClipInfo:
         if self.duration_seconds <= 0:
             return 0.0
         measured = self.frame_count / self.duration_seconds
-        return float(round(measured)) if abs(measured - round(measured)) < 0.01 else measured
+        if abs(measured - round(measured)) < 0.01:
+            return float(round(measured))
+        # An NTSC clip (96 frames over 4.004 s): its exact rate, which timing conforms to 24.
+        ntsc = round(measured * 1.001) * 1000 / 1001
+        return ntsc if abs(measured - ntsc) < 0.01 else measured
 
 
 def probe_clip(path: str | Path) -> ClipInfo:
@@ -549,7 +561,7 @@ def insert_clip(
                 f"Strips '{current.left_name}' and '{current.right_name}' touch (no gap at frame {cut}); "
                 'turn on "make room" to push the right side along'
             )
-        room = clip_scene_frames(clips[0].duration_seconds, current.rate)
+        room = conformed_scene_frames(clips[0].frame_count, clips[0].fps, current.rate)
         to_move, followers = _strips_to_move(scene, cut)
         _check_movable(scene, to_move)
         start, end = cut, cut + room
