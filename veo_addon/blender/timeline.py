@@ -115,6 +115,12 @@ def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
     """The transition between two strips, whichever order they are given in."""
     if first.name == second.name:
         raise TimelineError(f"Pick two different strips; both are {_strip_label(first)}")
+    sounds = [strip for strip in (first, second) if not _is_picture(strip)]
+    if sounds:
+        raise TimelineError(
+            f"{_sound_strips_phrase(sounds)} no picture to take a keyframe from; "
+            "pick the picture strips on either side of the gap"
+        )
     left, right = sorted(
         (first, second), key=lambda strip: (compat.visible_start(strip), compat.visible_end(strip))
     )
@@ -135,10 +141,33 @@ def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
     )
 
 
+def _sound_strips_phrase(strips: Sequence[Any]) -> str:
+    """ "Strip 'a' is a sound strip, which has" / "Strips 'a', 'b' are sound strips, which have"."""
+    names = ", ".join(f"'{strip.name}'" for strip in strips)
+    if len(strips) == 1:
+        return f"Strip {names} is a sound strip, which has"
+    return f"Strips {names} are sound strips, which have"
+
+
+def _no_picture_side(playhead: int, after: bool, sounds: Sequence[Any]) -> TimelineError:
+    """Nothing to take a keyframe from on one side of the playhead; say so when sound strips are there."""
+    if sounds:
+        names = ", ".join(f"'{strip.name}'" for strip in sounds)
+        side = "start after" if after else "end at or before"
+        return TimelineError(
+            f"Only sound strips ({names}) {side} frame {playhead}, and sound strips have no picture; "
+            "put the playhead in a gap between two picture strips"
+        )
+    side = "starts after" if after else "ends at or before"
+    return TimelineError(f"No strip {side} frame {playhead}; put the playhead in a gap between two strips")
+
+
 def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transition:
     """The gap under `frame` (the playhead by default), bounded by strips on any channel."""
     playhead = scene.frame_current if frame is None else frame
-    pictures = [strip for strip in compat.top_level_strips(scene) if _is_picture(strip)]
+    strips = compat.top_level_strips(scene)
+    pictures = [strip for strip in strips if _is_picture(strip)]
+    sounds = [strip for strip in strips if not _is_picture(strip)]
     covering = [s for s in pictures if compat.visible_start(s) <= playhead < compat.visible_end(s)]
     if covering:
         top = max(covering, key=lambda strip: strip.channel)
@@ -146,13 +175,9 @@ def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transiti
     before = [s for s in pictures if compat.visible_end(s) <= playhead]
     after = [s for s in pictures if compat.visible_start(s) > playhead]
     if not before:
-        raise TimelineError(
-            f"No strip ends at or before frame {playhead}; put the playhead in a gap between two strips"
-        )
+        raise _no_picture_side(playhead, False, [s for s in sounds if compat.visible_start(s) <= playhead])
     if not after:
-        raise TimelineError(
-            f"No strip starts after frame {playhead}; put the playhead in a gap between two strips"
-        )
+        raise _no_picture_side(playhead, True, [s for s in sounds if compat.visible_end(s) > playhead])
     # Ties go to the top channel: that is the picture the preview shows.
     left = max(before, key=lambda strip: (compat.visible_end(strip), strip.channel))
     right = min(after, key=lambda strip: (compat.visible_start(strip), -strip.channel))
@@ -161,13 +186,23 @@ def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transiti
 
 def find_transition_from_selection(scene: Scene) -> Transition:
     """Two selected strips, or, with none selected, the gap under the playhead."""
-    selected = [strip for strip in compat.top_level_strips(scene) if strip.select and _is_picture(strip)]
-    if not selected:
+    chosen = [strip for strip in compat.top_level_strips(scene) if strip.select]
+    selected = [strip for strip in chosen if _is_picture(strip)]
+    selected_sounds = [strip for strip in chosen if not _is_picture(strip)]
+    if not chosen:
         return find_transition_at_frame(scene)
     if len(selected) != 2:
+        if selected_sounds and not selected:
+            raise TimelineError(
+                f"{_sound_strips_phrase(selected_sounds)} no picture to take a keyframe from; select "
+                "the two picture strips around the gap (or none, to use the gap under the playhead)"
+            )
         names = ", ".join(f"'{strip.name}'" for strip in selected)
+        sound_names = ", ".join(f"'{strip.name}'" for strip in selected_sounds)
+        sound_note = f" (and sound strips, which have no picture: {sound_names})" if selected_sounds else ""
         raise TimelineError(
-            f"Select exactly two strips (or none, to use the gap under the playhead); selected: {names}"
+            "Select exactly two strips (or none, to use the gap under the playhead); "
+            f"selected: {names}{sound_note}"
         )
     return find_transition(scene, selected[0], selected[1])
 
