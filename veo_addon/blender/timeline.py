@@ -452,7 +452,7 @@ class InsertedTransition:
         return self.takes[0]
 
 
-class _ChannelAllocator:
+class ChannelAllocator:
     """Hands out free, unlocked channels over one frame range, each above the last one handed out."""
 
     def __init__(self, scene: Scene, start: int, end: int, lowest: int, ignored: set[str]) -> None:
@@ -496,6 +496,42 @@ class _ChannelAllocator:
         return sum(1 for channel in range(self._next, compat.MAX_CHANNEL + 1) if self.is_free(channel))
 
 
+def channels_needed(plans: Sequence[FitPlan], with_sound: Sequence[bool]) -> int:
+    """Channels the takes take: each a movie strip, a speed effect if retimed, a sound strip if kept."""
+    return sum(1 + plan.needs_speed_effect + sound for plan, sound in zip(plans, with_sound, strict=True))
+
+
+def check_channels(allocator: ChannelAllocator, needed: int) -> None:
+    """Refuse, before anything is added, when the takes would not all find a channel."""
+    available = allocator.count_available()
+    if available < needed:
+        raise TimelineError(
+            f"No free unlocked channel at or above channel {allocator.lowest} "
+            f"for frames {allocator.start}–{allocator.end - 1}: {needed} needed, {available} free"
+        )
+
+
+def sound_in_step(plan: FitPlan) -> bool:
+    """Whether the clip's sound, which plays at its own speed, stays with the picture: true when
+    the picture plays in real time (as conformed) to within one frame over the whole clip.
+
+    The sound could only follow a retimed picture through strip retiming, and adding retiming
+    keys kills Blender in background mode (4.2 and 5.0), so a retimed picture goes in silent.
+    """
+    if plan.speed_control is not SpeedControl.STRETCH:
+        return True  # trimmed: real time; or frame for frame
+    # By the picture's last frame, real-time sound is this many scene frames ahead or behind.
+    return abs(plan.playback_rate - 1) * plan.strip_frames <= 1 + 1e-9
+
+
+def sound_left_out_warning(plan: FitPlan) -> str:
+    return (
+        f"The clip's sound was left out: the picture is retimed to {plan.playback_rate:.2f}x to fill "
+        "the gap and the sound cannot follow it, so it would drift out of sync (a gap as long as the "
+        "clip, Trim, or make room keeps the sound)."
+    )
+
+
 class _Undo:
     """Steps to take back, newest first, if the insertion fails half-way."""
 
@@ -512,7 +548,7 @@ class _Undo:
                 step()
 
 
-def _strips_to_move(scene: Scene, cut: int) -> tuple[list[Any], list[Any]]:
+def strips_to_move(scene: Scene, cut: int) -> tuple[list[Any], list[Any]]:
     """Strips from the cut onward, and the effects that will follow them (Blender moves an effect
     with its inputs, so moving it too would move it twice)."""
     strips = compat.top_level_strips(scene)
@@ -527,7 +563,7 @@ def _strips_to_move(scene: Scene, cut: int) -> tuple[list[Any], list[Any]]:
     return moved, followers
 
 
-def _check_movable(scene: Scene, strips: Iterable[Any]) -> None:
+def check_movable(scene: Scene, strips: Iterable[Any]) -> None:
     editor = scene.sequence_editor
     assert editor is not None
     for strip in strips:
@@ -597,8 +633,8 @@ def insert_clip(
                 'turn on "make room" to push the right side along'
             )
         room = conformed_scene_frames(clips[0].frame_count, clips[0].fps, current.rate)
-        to_move, followers = _strips_to_move(scene, cut)
-        _check_movable(scene, to_move)
+        to_move, followers = strips_to_move(scene, cut)
+        check_movable(scene, to_move)
         start, end = cut, cut + room
     else:
         room = 0
@@ -668,23 +704,23 @@ def _insert_in_range(
     strip_frames = end - start
 
     plans = [plan_fit(strip_frames, clip.frame_count, rate, fit, clip.fps) for clip in clips]
-    audio_flags = [clip.has_audio if with_audio is None else with_audio and clip.has_audio for clip in clips]
-    needed = sum(
-        1 + plan.needs_speed_effect + has_audio for plan, has_audio in zip(plans, audio_flags, strict=True)
-    )
+    wanted_audio = [clip.has_audio if with_audio is None else with_audio and clip.has_audio for clip in clips]
+    audio_flags = [wanted and sound_in_step(plan) for wanted, plan in zip(wanted_audio, plans, strict=True)]
     moving_names = {strip.name for strip in (*to_move, *followers)}
-    allocator = _ChannelAllocator(scene, start, end, lowest_channel, moving_names)
-    available = allocator.count_available()
-    if available < needed:
-        raise TimelineError(
-            f"No free unlocked channel at or above channel {lowest_channel} "
-            f"for frames {start}–{end - 1}: {needed} needed, {available} free"
-        )
+    allocator = ChannelAllocator(scene, start, end, lowest_channel, moving_names)
+    check_channels(allocator, channels_needed(plans, audio_flags))
 
     group = uuid.uuid4().hex
     collection = compat.strip_collection(editor)
     undo = _Undo()
     warnings: list[str] = []
+    dropped = [
+        plan
+        for plan, wanted, kept in zip(plans, wanted_audio, audio_flags, strict=True)
+        if wanted and not kept
+    ]
+    if dropped:
+        warnings.append(sound_left_out_warning(dropped[0]))
     takes: list[InsertedTake] = []
     try:
         if to_move:
@@ -733,7 +769,7 @@ def _remove_strip(collection: Any, name: str) -> None:
 def _insert_take(
     scene: Scene,
     collection: Any,
-    allocator: _ChannelAllocator,
+    allocator: ChannelAllocator,
     undo: _Undo,
     clip: ClipInfo,
     plan: FitPlan,
@@ -761,6 +797,9 @@ def _insert_take(
     if compat.content_duration(movie) != clip.frame_count:
         # Retiming is computed from the file's frame count; follow what Blender actually reads.
         plan = plan_fit(plan.strip_frames, compat.content_duration(movie), scene_rate(scene), fit, clip.fps)
+        if has_audio and not sound_in_step(plan):
+            warnings.append(sound_left_out_warning(plan))
+            has_audio = False
 
     speed_name = None
     if plan.needs_speed_effect:
