@@ -61,7 +61,7 @@ def test_naming_a_sound_strip_says_it_has_no_picture(scene, timeline, add_sound)
     before = timeline_snapshot(scene)
     with pytest.raises(
         TimelineError,
-        match=r"^Strip 'music' is a sound strip, which has no picture to take a keyframe from; pick the picture",
+        match=r"^Strip 'music' is a sound strip, which has no picture to take a keyframe from; pick the",
     ):
         vse_timeline.find_transition(scene, music, right)
     if not isinstance(music, StandInSound):  # by name, as --left/--right do it
