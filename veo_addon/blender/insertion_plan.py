@@ -13,8 +13,15 @@ from dataclasses import dataclass
 
 import bpy
 
-from ..core.timing import CLIP_FPS, FitMode, clip_frame_count, conformed_scene_frames, plan_fit
-from . import timeline
+from ..core.timing import (
+    CLIP_FPS,
+    FitMode,
+    clip_frame_count,
+    conformed_scene_frames,
+    plan_fit,
+    sound_stays_in_step,
+)
+from . import channels, timeline
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,8 @@ def plan_insertion(
                 f'{transition.last_frame}); turn on "make room" to push the right side along'
             )
         room = conformed_scene_frames(clip_frames, CLIP_FPS, rate)
-        to_move, followers = timeline.strips_to_move(scene, transition.last_frame)
-        timeline.check_movable(scene, to_move)
+        to_move, followers = channels.strips_to_move(scene, transition.last_frame)
+        channels.check_movable(scene, to_move)
         moving = {strip.name for strip in (*to_move, *followers)}
         start, end = transition.last_frame, transition.last_frame + room
     else:
@@ -59,10 +66,10 @@ def plan_insertion(
         start, end = transition.gap.start, transition.gap.end
     plan = plan_fit(end - start, clip_frames, rate, FitMode(fit_mode), CLIP_FPS)
     # Counted even where this Blender cannot add sound (it then skips it): never too few.
-    with_sound = generate_audio and timeline.sound_in_step(plan)
-    needed = timeline.channels_needed([plan] * sample_count, [with_sound] * sample_count)
-    allocator = timeline.ChannelAllocator(scene, start, end, transition.left_channel, moving)
-    timeline.check_channels(allocator, needed)
+    with_sound = generate_audio and sound_stays_in_step(plan)
+    needed = channels.channels_needed([plan] * sample_count, [with_sound] * sample_count)
+    allocator = channels.ChannelAllocator(scene, start, end, transition.left_channel, moving)
+    channels.check_channels(allocator, needed)
     return InsertionPlan(
         start=start,
         end=end,

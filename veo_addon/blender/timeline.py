@@ -12,7 +12,7 @@ import contextlib
 import os
 import struct
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
@@ -30,15 +30,21 @@ from ..core.timing import (
     conformed_scene_frames,
     frame_rate,
     plan_fit,
+    sound_stays_in_step,
 )
 from . import compat
+from .channels import (
+    ChannelAllocator,
+    TimelineError,
+    channels_needed,
+    check_channels,
+    check_movable,
+    strip_label,
+    strips_to_move,
+)
 
 if TYPE_CHECKING:
     from bpy.types import Scene, Strip
-
-
-class TimelineError(VeoError):
-    """The timeline cannot take the transition as asked; nothing was changed."""
 
 
 # Custom property names on every strip the add-on inserts.
@@ -101,11 +107,6 @@ def scene_rate(scene: Scene) -> Fraction:
     return frame_rate(scene.render.fps, scene.render.fps_base)
 
 
-def _strip_label(strip: Any) -> str:
-    first, last = compat.visible_start(strip), compat.visible_end(strip) - 1
-    return f"'{strip.name}' (channel {strip.channel}, frames {first}–{last})"
-
-
 def _is_picture(strip: Any) -> bool:
     """Strips that show something; sound strips (a music bed under the cut) never bound a gap."""
     return bool(strip.type != "SOUND")
@@ -114,7 +115,7 @@ def _is_picture(strip: Any) -> bool:
 def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
     """The transition between two strips, whichever order they are given in."""
     if first.name == second.name:
-        raise TimelineError(f"Pick two different strips; both are {_strip_label(first)}")
+        raise TimelineError(f"Pick two different strips; both are {strip_label(first)}")
     sounds = [strip for strip in (first, second) if not _is_picture(strip)]
     if sounds:
         raise TimelineError(
@@ -127,7 +128,7 @@ def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
     overlap = compat.visible_end(left) - compat.visible_start(right)
     if overlap > 0:
         raise TimelineError(
-            f"Strips {_strip_label(left)} and {_strip_label(right)} overlap by {overlap} frames; "
+            f"Strips {strip_label(left)} and {strip_label(right)} overlap by {overlap} frames; "
             "there is no gap between them"
         )
     return Transition(
@@ -171,7 +172,7 @@ def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transiti
     covering = [s for s in pictures if compat.visible_start(s) <= playhead < compat.visible_end(s)]
     if covering:
         top = max(covering, key=lambda strip: strip.channel)
-        raise TimelineError(f"Frame {playhead} is not in a gap: strip {_strip_label(top)} covers it")
+        raise TimelineError(f"Frame {playhead} is not in a gap: strip {strip_label(top)} covers it")
     before = [s for s in pictures if compat.visible_end(s) <= playhead]
     after = [s for s in pictures if compat.visible_start(s) > playhead]
     if not before:
@@ -452,78 +453,6 @@ class InsertedTransition:
         return self.takes[0]
 
 
-class ChannelAllocator:
-    """Hands out free, unlocked channels over one frame range, each above the last one handed out."""
-
-    def __init__(self, scene: Scene, start: int, end: int, lowest: int, ignored: set[str]) -> None:
-        editor = scene.sequence_editor
-        assert editor is not None
-        self._locked = {index for index in range(1, compat.MAX_CHANNEL + 1) if editor.channels[index].lock}
-        self._occupied = {
-            strip.channel
-            for strip in compat.top_level_strips(scene)
-            if strip.name not in ignored
-            and compat.visible_start(strip) < end
-            and compat.visible_end(strip) > start
-        }
-        self._next = lowest
-        self.lowest = lowest
-        self.start = start
-        self.end = end
-
-    def is_free(self, channel: int) -> bool:
-        return channel not in self._locked and channel not in self._occupied
-
-    def take(self) -> int:
-        channel = self._next
-        while channel <= compat.MAX_CHANNEL and not self.is_free(channel):
-            channel += 1
-        if channel > compat.MAX_CHANNEL:
-            raise TimelineError(
-                f"No free unlocked channel at or above channel {self.lowest} "
-                f"for frames {self.start}–{self.end - 1}"
-            )
-        self._occupied.add(channel)
-        self._next = channel + 1
-        return channel
-
-    def give_back(self, channel: int) -> None:
-        """Return the channel last taken when nothing was put on it, so the next strip can use it."""
-        self._occupied.discard(channel)
-        self._next = min(self._next, channel)
-
-    def count_available(self) -> int:
-        return sum(1 for channel in range(self._next, compat.MAX_CHANNEL + 1) if self.is_free(channel))
-
-
-def channels_needed(plans: Sequence[FitPlan], with_sound: Sequence[bool]) -> int:
-    """Channels the takes take: each a movie strip, a speed effect if retimed, a sound strip if kept."""
-    return sum(1 + plan.needs_speed_effect + sound for plan, sound in zip(plans, with_sound, strict=True))
-
-
-def check_channels(allocator: ChannelAllocator, needed: int) -> None:
-    """Refuse, before anything is added, when the takes would not all find a channel."""
-    available = allocator.count_available()
-    if available < needed:
-        raise TimelineError(
-            f"No free unlocked channel at or above channel {allocator.lowest} "
-            f"for frames {allocator.start}–{allocator.end - 1}: {needed} needed, {available} free"
-        )
-
-
-def sound_in_step(plan: FitPlan) -> bool:
-    """Whether the clip's sound, which plays at its own speed, stays with the picture: true when
-    the picture plays in real time (as conformed) to within one frame over the whole clip.
-
-    The sound could only follow a retimed picture through strip retiming, and adding retiming
-    keys kills Blender in background mode (4.2 and 5.0), so a retimed picture goes in silent.
-    """
-    if plan.speed_control is not SpeedControl.STRETCH:
-        return True  # trimmed: real time; or frame for frame
-    # By the picture's last frame, real-time sound is this many scene frames ahead or behind.
-    return abs(plan.playback_rate - 1) * plan.strip_frames <= 1 + 1e-9
-
-
 def sound_left_out_warning(plan: FitPlan) -> str:
     return (
         f"The clip's sound was left out: the picture is retimed to {plan.playback_rate:.2f}x to fill "
@@ -546,31 +475,6 @@ class _Undo:
             # Best effort: one failed undo step must not hide the original error or stop the rest.
             with contextlib.suppress(Exception):
                 step()
-
-
-def strips_to_move(scene: Scene, cut: int) -> tuple[list[Any], list[Any]]:
-    """Strips from the cut onward, and the effects that will follow them (Blender moves an effect
-    with its inputs, so moving it too would move it twice)."""
-    strips = compat.top_level_strips(scene)
-    moved = [s for s in strips if compat.visible_start(s) >= cut and not compat.effect_inputs(s)]
-    moved_names = {strip.name for strip in moved}
-    followers = [
-        strip
-        for strip in strips
-        if compat.effect_inputs(strip)
-        and all(source.name in moved_names for source in compat.effect_inputs(strip))
-    ]
-    return moved, followers
-
-
-def check_movable(scene: Scene, strips: Iterable[Any]) -> None:
-    editor = scene.sequence_editor
-    assert editor is not None
-    for strip in strips:
-        if strip.lock:
-            raise TimelineError(f"Cannot make room: strip {_strip_label(strip)} is locked")
-        if editor.channels[strip.channel].lock:
-            raise TimelineError(f"Cannot make room: strip {_strip_label(strip)} is on a locked channel")
 
 
 def _make_room(scene: Scene, cut: int, frames: int, strips: list[Any], undo: _Undo) -> None:
@@ -705,7 +609,9 @@ def _insert_in_range(
 
     plans = [plan_fit(strip_frames, clip.frame_count, rate, fit, clip.fps) for clip in clips]
     wanted_audio = [clip.has_audio if with_audio is None else with_audio and clip.has_audio for clip in clips]
-    audio_flags = [wanted and sound_in_step(plan) for wanted, plan in zip(wanted_audio, plans, strict=True)]
+    audio_flags = [
+        wanted and sound_stays_in_step(plan) for wanted, plan in zip(wanted_audio, plans, strict=True)
+    ]
     moving_names = {strip.name for strip in (*to_move, *followers)}
     allocator = ChannelAllocator(scene, start, end, lowest_channel, moving_names)
     check_channels(allocator, channels_needed(plans, audio_flags))
@@ -797,7 +703,7 @@ def _insert_take(
     if compat.content_duration(movie) != clip.frame_count:
         # Retiming is computed from the file's frame count; follow what Blender actually reads.
         plan = plan_fit(plan.strip_frames, compat.content_duration(movie), scene_rate(scene), fit, clip.fps)
-        if has_audio and not sound_in_step(plan):
+        if has_audio and not sound_stays_in_step(plan):
             warnings.append(sound_left_out_warning(plan))
             has_audio = False
 

@@ -202,3 +202,16 @@ def conformed_scene_frames(clip_frames: int, clip_fps: float, scene_rate: Fracti
     if clip_fps <= 0:
         raise ValueError(f"the clip's frame rate must be positive, got {clip_fps}")
     return max(1, round(Fraction(clip_frames) * nominal_rate(scene_rate) / nominal_rate(clip_fps)))
+
+
+def sound_stays_in_step(plan: FitPlan) -> bool:
+    """Whether the clip's sound, which plays at its own speed, stays with the picture: true when
+    the picture plays in real time (as conformed) to within one frame over the whole clip.
+
+    The sound could only follow a retimed picture through strip retiming, and adding retiming
+    keys kills Blender in background mode (4.2 and 5.0), so a retimed picture goes in silent.
+    """
+    if plan.speed_control is not SpeedControl.STRETCH:
+        return True  # trimmed: real time; or frame for frame
+    # By the picture's last frame, real-time sound is this many scene frames ahead or behind.
+    return abs(plan.playback_rate - 1) * plan.strip_frames <= 1 + 1e-9
