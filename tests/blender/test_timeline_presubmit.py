@@ -11,7 +11,10 @@ import pytest
 
 from tests.blender.test_jobs_blender import jobs_in_scene, movie_strips, save
 from tests.blender.vse_helpers import BLUE, GREEN, RED, TimelineBuilder, timeline_snapshot
-from veo_addon.blender import operators, runtime
+from veo_addon.blender import compat, operators, runtime
+from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.preferences import service_settings
+from veo_addon.core.jobs import JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "seed": "42"}
 
@@ -171,3 +174,33 @@ def test_fill_gaps_with_every_gap_skipped_pays_nothing_and_says_so(veo, timeline
     assert veo.request_counts["submit"] == 0
     assert jobs_in_scene() == []
     assert timeline_snapshot(timeline.scene) == before
+
+
+def test_sound_that_would_be_left_out_is_not_paid_for(veo, timeline, no_capture) -> None:  # type: ignore[no-untyped-def]
+    shots(timeline, 101)  # 50 frames: the 4 s clip plays at 2x, and sound cannot follow it
+    assert_refused(
+        veo,
+        timeline,
+        r"^The 4 s clip plays at 2\.00x speed to fill frames 51–100, and its sound cannot follow a retimed "
+        r"picture: turn off Generate Audio \(sound costs twice as much\), or use \"Trim\"",
+        generate_audio=True,
+    )
+
+
+def test_a_retimed_job_says_its_sound_was_left_out(veo, timeline: TimelineBuilder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The same rule at insertion time: a clip with sound that arrives for a retimed gap (here
+    the scene's rate doubled while it was generated) goes in silent and the job says why."""
+    veo.gen_seconds = 1
+    shots(timeline, 151)  # 100 frames: real time, so the sound is wanted
+    save(tmp_path / "edit.blend")
+    job, _ = runtime.manager.start_generation(
+        timeline.scene,
+        choose_transition(timeline.scene, "Left", "Right"),
+        runtime.GenerationOptions(prompt="p", duration="4", seed=1, generate_audio=True),
+        service_settings(),
+    )
+    timeline.scene.render.fps = 50  # the same 100 frames now last 2 s: the 4 s clip plays at 2x
+    [done] = runtime.manager.wait_for([job.job_id])
+    assert done.state is JobState.INSERTED, done.message
+    assert "The clip's sound was left out: the picture is retimed to" in done.message
+    assert [s.type for s in compat.top_level_strips(timeline.scene)].count("SOUND") == 0

@@ -72,7 +72,7 @@ def check_before_submit(
     """
     gap = transition.gap
     check_gap(gap.start, gap.frames, gap.rate, duration_seconds, options.fit_mode, limits)
-    return plan_insertion(
+    plan = plan_insertion(
         scene,
         transition,
         duration_seconds=duration_seconds,
@@ -81,6 +81,15 @@ def check_before_submit(
         fit_mode=options.fit_mode,
         make_room=options.make_room,
     )
+    if plan.sound_left_out:
+        # Sound costs twice as much, and it would go unused: the insertion leaves it out
+        # rather than let it drift from a retimed picture.
+        raise timeline.TimelineError(
+            f"The {duration_seconds} s clip plays at {plan.playback_rate:.2f}x speed to fill frames "
+            f"{plan.start}–{plan.end - 1}, and its sound cannot follow a retimed picture: turn off "
+            'Generate Audio (sound costs twice as much), or use "Trim", or a gap as long as the clip'
+        )
+    return plan
 
 
 @dataclass(frozen=True)

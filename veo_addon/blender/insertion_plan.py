@@ -34,6 +34,7 @@ class InsertionPlan:
     channels_needed: int
     made_room: int  # frames the strips after the cut will move right (0 for a gap)
     sound_left_out: bool  # asked for, but the retimed picture would leave it out of sync
+    playback_rate: float  # clip seconds per scene second (1.0: real time)
 
 
 def plan_insertion(
@@ -77,4 +78,5 @@ def plan_insertion(
         channels_needed=needed,
         made_room=room,
         sound_left_out=generate_audio and not with_sound,
+        playback_rate=plan.playback_rate,
     )
