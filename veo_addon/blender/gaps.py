@@ -118,10 +118,12 @@ class FillPlan:
 
     def cost_line(self) -> str:
         if not self.to_fill:
-            return (
-                f"Every one of the {len(self.skipped)} gaps was skipped; nothing was sent and nothing "
-                "is paid for."
+            which = (
+                "The only gap was"
+                if len(self.skipped) == 1
+                else f"Every one of the {len(self.skipped)} gaps was"
             )
+            return f"{which} skipped; nothing was sent and nothing is paid for."
         seconds = " + ".join(f"{duration} s" for _, duration in self.to_fill)
         samples = "sample" if self.sample_count == 1 else "samples"
         total = len(self.to_fill) + len(self.skipped)
