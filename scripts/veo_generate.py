@@ -12,10 +12,13 @@ script opens it):
 
 What it does: in the active scene (or the one --scene names), fills the gap between two
 strips (named with --left/--right, else the two selected strips, else the gap under the
-playhead), or every gap with --all-gaps, with a clip from Veo 3.1; --resume first finishes
-the file's unfinished jobs (poll and download only: nothing is paid for twice).
-Progress lines `[veo] ...` and one summary line per job (`[veo] INSERTED job ...` /
-`[veo] FAILED job ...`) come from the add-on's operators.
+playhead), or every gap with --all-gaps, with a clip from Veo 3.1. Gaps no clip fills
+sensibly (shorter than --min-gap, or longer than --max-stretch times the clip) are refused
+before anything is paid for; --all-gaps lists the gaps it skips and why, and the total
+estimated cost, before it sends anything.
+--resume first finishes the file's unfinished jobs (poll and download only: nothing is
+paid for twice). Progress lines `[veo] ...` and one summary line per job
+(`[veo] INSERTED job ...` / `[veo] FAILED job ...`) come from the add-on's operators.
 --save saves the .blend afterwards. `--help` after `--` lists every option. `--seed` takes
 0 to 2147483647 (the operator keeps it in Blender's 32-bit integer); omitted, the service
 picks a random seed, and the job records the seed it used.
@@ -120,6 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fit-method", choices=["crop", "letterbox"], default="crop")
     parser.add_argument("--fit-mode", choices=["stretch", "trim"], default="stretch")
     parser.add_argument("--make-room", action="store_true", help="strips that touch: push the right side")
+    parser.add_argument(
+        "--min-gap",
+        type=float,
+        metavar="SECONDS",
+        help="refuse (with --all-gaps: skip) gaps shorter than this; default: the preference, 0.5",
+    )
+    parser.add_argument(
+        "--max-stretch",
+        type=float,
+        metavar="FACTOR",
+        help="refuse (skip) gaps more than FACTOR times the clip's length; default: the preference, 2",
+    )
     parser.add_argument("--new", action="store_true", help="pay for a new clip even if identical")
     parser.add_argument("--all-gaps", action="store_true", help="fill every gap on the timeline")
     parser.add_argument("--resume", action="store_true", help="first finish the file's unfinished jobs")
@@ -134,6 +149,10 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--prompt is required (unless --resume)")
     if arguments.all_gaps and (arguments.left or arguments.right):
         parser.error("--all-gaps fills every gap; it takes no --left/--right")
+    if arguments.min_gap is not None and not arguments.min_gap >= 0:
+        parser.error(f"--min-gap must be 0 or more seconds, got {arguments.min_gap:g}")
+    if arguments.max_stretch is not None and not arguments.max_stretch >= 1:
+        parser.error(f"--max-stretch must be at least 1, got {arguments.max_stretch:g}")
     if bool(arguments.left) != bool(arguments.right):
         parser.error("name both strips around the gap (--left and --right), or neither")
     return arguments
@@ -183,6 +202,9 @@ def generation_properties(arguments: argparse.Namespace) -> dict[str, Any]:
         "fit_mode": arguments.fit_mode,
         "make_room": arguments.make_room,
         "new_generation": arguments.new,
+        # Left out, the operator uses the preferences' limits.
+        **({"min_gap_seconds": arguments.min_gap} if arguments.min_gap is not None else {}),
+        **({"max_stretch": arguments.max_stretch} if arguments.max_stretch is not None else {}),
     }
 
 

@@ -41,7 +41,8 @@ def test_visible_frames_follow_trims(scene, timeline):
         ("25", 100, 4.0, 4),
         ("30", 150, 5.0, 6),
         ("60", 480, 8.0, 8),
-        ("23.976", 96, 4.004, 6),
+        ("23.976", 96, 4.004, 4),  # the 4 s clip is 96 frames: it fits frame for frame
+        ("23.976", 97, 4.0457, 6),
         ("23.976", 95, 3.9623, 4),
     ],
 )

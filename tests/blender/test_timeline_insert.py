@@ -136,7 +136,9 @@ def test_trim_plays_real_time_and_cuts_the_tail(scene, timeline, rate, gap_frame
     assert (compat.visible_start(movie), compat.visible_end(movie)) == (51, 51 + gap_frames)
     plan = inserted.live.plan
     assert plan.playback_rate == 1.0
-    assert plan.speed_control is (SpeedControl.NONE if rate == "24" else SpeedControl.MULTIPLY)
+    # 23.976 conforms to 24: the clip plays frame for frame, no speed effect (it used to get a 1.001x one).
+    assert plan.speed_control is (SpeedControl.NONE if rate in ("24", "23.976") else SpeedControl.MULTIPLY)
+    assert (inserted.live.speed_name is None) == (rate in ("24", "23.976"))
     assert mean_difference(render(scene, 51), gap.first) <= FRAME_TOLERANCE
     # At the gap's last frame the clip has played (gap - 1) scene frames of real time.
     fps = float(gap.transition.rate)

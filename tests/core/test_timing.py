@@ -8,15 +8,20 @@ from veo_addon.core.timing import (
     FitMode,
     Gap,
     SpeedControl,
+    auto_duration_for_frames,
     auto_duration_seconds,
     clip_scene_frames,
+    conformed_scene_frames,
     frame_rate,
     frames_to_seconds,
+    nominal_rate,
     plan_fit,
     seconds_to_frames,
 )
 
 NTSC_FILM = Fraction(24000, 1001)
+NTSC_VIDEO = Fraction(30000, 1001)
+NTSC_60 = Fraction(60000, 1001)
 
 
 def test_frame_rate_recovers_ntsc_from_blender_float32_fps_base():
@@ -65,8 +70,10 @@ def test_gap_at_ntsc_rate():
     gap = Gap(start=51, end=147, rate=NTSC_FILM)
     assert gap.frames == 96
     assert gap.seconds == pytest.approx(4.004)
-    # 96 frames at 23.976 is a hair over 4 s, so 4 s does not cover it.
-    assert gap.auto_duration_seconds() == 6
+    # 96 frames at 23.976 is a hair over 4 s, but the 4 s clip (96 frames) fills it frame for
+    # frame: the duration is decided in frames (it used to pay for 6 s and squeeze them).
+    assert gap.auto_duration_seconds() == 4
+    assert Gap(start=51, end=148, rate=NTSC_FILM).auto_duration_seconds() == 6
 
 
 def test_gap_exact_four_seconds_at_25():
@@ -132,3 +139,62 @@ def test_clip_scene_frames():
     assert clip_scene_frames(4.0, Fraction(25)) == 100
     assert clip_scene_frames(8.0, Fraction(60)) == 480
     assert clip_scene_frames(6.0, NTSC_FILM) == 144
+
+
+@pytest.mark.parametrize(
+    ("rate", "nominal"),
+    [(NTSC_FILM, 24), (NTSC_VIDEO, 30), (NTSC_60, 60), (Fraction(25), 25), (Fraction(24), 24)],
+)
+def test_nominal_rate_conforms_ntsc_only(rate, nominal):
+    assert nominal_rate(rate) == nominal
+    assert nominal_rate(float(rate)) == nominal  # a clip's measured rate is a float
+    assert nominal_rate(Fraction(25, 2)) == Fraction(25, 2)
+
+
+@pytest.mark.parametrize(
+    ("rate", "gap_frames", "expected"),
+    [
+        (NTSC_FILM, 96, 4),
+        (NTSC_FILM, 97, 6),
+        (NTSC_VIDEO, 120, 4),
+        (NTSC_VIDEO, 180, 6),
+        (NTSC_60, 240, 4),
+        (NTSC_60, 480, 8),
+        (Fraction(25), 100, 4),
+        (Fraction(25), 101, 6),
+    ],
+)
+def test_auto_duration_is_decided_in_frames(rate, gap_frames, expected):
+    assert auto_duration_for_frames(gap_frames, rate) == expected
+    assert auto_duration_for_frames(gap_frames, rate, "1080p") == 8
+
+
+def test_a_24_fps_clip_plays_frame_for_frame_at_23_976():
+    for mode in FitMode:
+        plan = plan_fit(96, 96, NTSC_FILM, mode)
+        assert plan.speed_control is SpeedControl.NONE, mode
+        assert plan.playback_rate == 1.0
+        assert plan.held_frames == 0
+    # A clip measured at 23.976 in a 24 fps scene is conformed the same way.
+    assert (
+        plan_fit(60, 96, Fraction(24), FitMode.TRIM, clip_fps=24000 / 1001).speed_control is SpeedControl.NONE
+    )
+
+
+@pytest.mark.parametrize(("rate", "factor"), [(NTSC_VIDEO, 0.8), (NTSC_60, 0.4)])
+def test_trim_at_29_97_and_59_94_is_timed_as_at_30_and_60(rate, factor):
+    plan = plan_fit(60, 96, rate, FitMode.TRIM)
+    assert plan.speed_control is SpeedControl.MULTIPLY
+    assert plan.speed_factor == factor  # exactly, not 0.8008
+    assert plan.playback_rate == 1.0
+
+
+def test_conformed_scene_frames_of_a_clip():
+    assert conformed_scene_frames(96, 24, NTSC_FILM) == 96
+    assert conformed_scene_frames(96, 24000 / 1001, Fraction(24)) == 96
+    assert conformed_scene_frames(96, 24, NTSC_VIDEO) == 120
+    assert conformed_scene_frames(192, 24, NTSC_60) == 480
+    assert conformed_scene_frames(96, 24, Fraction(25)) == 100
+    # A long clip drifts a frame per 1000 when the NTSC rate is taken as it is, not conformed.
+    assert conformed_scene_frames(2400, 24, NTSC_FILM) == 2400
+    assert clip_scene_frames(100.0, NTSC_FILM) == 2400

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..core.jobs import Job, JobState
+from ..core.jobs import Charge, Job
 from ..core.pricing import CostEstimate
 
 
@@ -44,26 +44,25 @@ def outcome_line(job: Job, estimate: Estimate) -> str:
 
 def charged_amount(job: Job, estimate: Estimate) -> float:
     """What the job was (or may have been) billed: nothing when reused or never sent."""
-    if job.reused_from or not (job.task_id or job.state is JobState.UNKNOWN_OUTCOME):
-        return 0.0
-    return estimate.cost.amount
+    return estimate.cost.amount if job.charge in (Charge.SUBMITTED, Charge.UNKNOWN) else 0.0
 
 
 def total_line(estimated: Sequence[tuple[Job, Estimate]]) -> str:
     """Several jobs: what they cost together."""
     amounts = [charged_amount(job, estimate) for job, estimate in estimated]
-    reused = sum(1 for job, _ in estimated if job.reused_from)
+    reused = sum(1 for job, _ in estimated if job.charge is Charge.REUSED)
     note = f" ({reused} reused, no charge)" if reused else ""
     estimates = [estimate for _, estimate in estimated]
     return f"Total for {len(estimated)} jobs: {_amount(estimates, amounts)}{note}"
 
 
 def _outcome(job: Job, estimate: Estimate) -> str:
-    if job.reused_from:
+    charge = job.charge
+    if charge is Charge.REUSED:
         return "reused, no charge"
-    if job.state is JobState.UNKNOWN_OUTCOME:
+    if charge is Charge.UNKNOWN:
         return f"may have been charged {estimate.cost.label()}"
-    if not job.task_id:
+    if charge is Charge.NONE:
         return "nothing sent, no charge"
     return estimate.cost.label()
 

@@ -17,7 +17,7 @@ from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
 from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from . import cost_report, jobstore, placement, timeline
+from . import cost_report, gaps, jobstore, placement, timeline
 from .capture import KeyframeSource, SourceKind
 from .preferences import service_settings
 from .runtime import GenerationOptions, manager
@@ -169,7 +169,7 @@ def running_line(count: int) -> str:
 
 def summary_line(job: Job) -> str:
     task = job.task_id or "no task"
-    frames = f"frames {job.frame_start}-{job.frame_end - 1}"
+    frames = placement.job_frames_label(job)
     return f"[veo] {job.state.value.upper()} job {job.job_id[:8]} ({task}) {frames}: {job.message}"
 
 
@@ -180,7 +180,7 @@ def _wait(jobs: list[Job]) -> list[Job]:
     return manager.wait_for([job.job_id for job in jobs])
 
 
-class VEO_OT_generate_transition(GenerationProperties, bpy.types.Operator):
+class VEO_OT_generate_transition(GenerationProperties, gaps.GapLimitProperties, bpy.types.Operator):
     """Generate a Veo clip for the gap between two strips and put it in the gap"""
 
     bl_idname = "veo.generate_transition"
@@ -195,7 +195,7 @@ class VEO_OT_generate_transition(GenerationProperties, bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         try:
             scene = scene_of(context)
-            settings = service_settings(context)
+            settings = self.settings_with_gap_limits(service_settings(context))
             transition = placement.choose_transition(scene, self.left_strip, self.right_strip)
             job, lines = manager.start_generation(scene, transition, self.generation_options(), settings)
         except VeoError as error:
@@ -204,7 +204,7 @@ class VEO_OT_generate_transition(GenerationProperties, bpy.types.Operator):
         return finish(self, _wait([job]), lines)
 
 
-class VEO_OT_fill_gaps(GenerationProperties, bpy.types.Operator):
+class VEO_OT_fill_gaps(GenerationProperties, gaps.GapLimitProperties, bpy.types.Operator):
     """Generate a clip for every gap between strips on the timeline"""
 
     bl_idname = "veo.fill_gaps"
@@ -216,12 +216,19 @@ class VEO_OT_fill_gaps(GenerationProperties, bpy.types.Operator):
         lines: list[str] = []
         try:
             scene = scene_of(context)
-            settings = service_settings(context)
+            settings = self.settings_with_gap_limits(service_settings(context))
             transitions = placement.find_all_transitions(scene)
             if not transitions:
                 raise timeline.TimelineError("There is no gap between strips on this timeline")
             options = self.generation_options()
-            for transition in transitions:
+            # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
+            plan = gaps.plan_fill(scene, transitions, options, settings)
+            for skipped in plan.skipped:
+                self.announce("WARNING", skipped.line())
+            if not plan.to_fill:
+                raise VeoError(plan.cost_line())
+            self.announce("INFO", plan.cost_line())
+            for transition, _duration in plan.to_fill:
                 job, job_lines = manager.start_generation(scene, transition, options, settings)
                 jobs.append(job)
                 lines.extend(job_lines)
@@ -230,6 +237,14 @@ class VEO_OT_fill_gaps(GenerationProperties, bpy.types.Operator):
             if not jobs:
                 return {"CANCELLED"}
         return finish(self, _wait(jobs), lines)
+
+    def announce(self, level: Literal["INFO", "WARNING"], line: str) -> None:
+        """A line the user reads before anything is sent. Background mode prints it now: reports
+        would only appear once the operator returns, after the jobs have run."""
+        if bpy.app.background:
+            print(f"[veo] {line}", flush=True)
+        else:
+            self.report({level}, line)
 
 
 class JobIdOperand:

@@ -14,11 +14,28 @@ from pathlib import Path
 import bpy
 
 from ..core.jobs import Job
-from ..core.timing import FitMode, clip_scene_frames
+from ..core.timing import FitMode, conformed_scene_frames
 from . import compat, timeline
 
 # Beside the clip's provenance: which job put a strip there (several jobs may share a task).
 PROP_JOB_ID = timeline.PROP_PREFIX + "job_id"
+
+
+# In Job.placement: [start, end) of the frames the clip went into, once it is in.
+INSERTED_FRAMES = "inserted_frames"
+
+
+def job_frames_label(job: Job) -> str:
+    """ "frames 51-150": where the clip went, else the gap it was asked for; touching strips
+    (no gap yet) give "frame 61 (make room)"."""
+    recorded = job.placement.get(INSERTED_FRAMES)
+    if isinstance(recorded, list | tuple) and len(recorded) == 2:
+        start, end = int(recorded[0]), int(recorded[1])
+    else:
+        start, end = job.frame_start, job.frame_end
+    if end <= start:
+        return f"frame {start} (make room)"
+    return f"frames {start}-{end - 1}"
 
 
 @dataclass(frozen=True)
@@ -122,7 +139,7 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
         start, end = job.frame_start, job.frame_end
         if end <= start:  # strips that touched ("make room"): the clip needs its own length
             clip = timeline.probe_clip(job.clip_paths[0])
-            end = start + clip_scene_frames(clip.duration_seconds, timeline.scene_rate(scene))
+            end = start + conformed_scene_frames(clip.frame_count, clip.fps, timeline.scene_rate(scene))
         inserted = timeline.insert_clip_at_frames(
             scene,
             start,
@@ -136,6 +153,8 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
             f" The strips around the gap moved or were deleted, so it went to its recorded frames "
             f"{inserted.start}-{inserted.end - 1} on channel {inserted.live.clip_channel}."
         )
+    # What the summary shows: for strips that touched ("make room") the job's gap is empty.
+    job.placement[INSERTED_FRAMES] = [inserted.start, inserted.end]
     strips = compat.strip_collection(scene.sequence_editor)
     for take in inserted.takes:
         for name in filter(None, (take.clip_name, take.speed_name, take.sound_name)):

@@ -7,13 +7,14 @@ are saved in Blender's user preferences, not in the scene.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import bpy
 
 from ..core.client import DEFAULT_BASE_URL, ClientSettings, check_base_url, is_loopback_url
 from ..core.errors import OnlineAccessError, ValidationError
+from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLimits
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
 from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE, shared_rate_limiter
 from ..core.request import Base64Form
@@ -74,6 +75,24 @@ class VeoPreferences(bpy.types.AddonPreferences):
         precision=2,
     )
 
+    # Gaps no clip fills sensibly are refused before paying; the defaults are explained in
+    # core/gap_rules.py (half a second; a gap at most twice the clip's length).
+    min_gap_seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Minimum Gap",
+        description="Refuse gaps shorter than this: even a 4 s clip would be squeezed into them",
+        default=DEFAULT_MIN_GAP_SECONDS,
+        min=0.0,
+        soft_max=4.0,
+        unit="TIME_ABSOLUTE",
+    )
+    max_stretch: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Maximum Stretch",
+        description="Refuse gaps more than this many times longer than the clip (it would crawl or freeze)",
+        default=DEFAULT_MAX_STRETCH,
+        min=1.0,
+        soft_max=8.0,
+    )
+
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         layout.use_property_split = True
@@ -87,6 +106,9 @@ class VeoPreferences(bpy.types.AddonPreferences):
         column = layout.column(heading="Estimate at List Price")
         column.prop(self, "rate_with_audio")
         column.prop(self, "rate_without_audio")
+        column = layout.column(heading="Gaps")
+        column.prop(self, "min_gap_seconds")
+        column.prop(self, "max_stretch")
 
 
 @dataclass(frozen=True)
@@ -99,6 +121,7 @@ class ServiceSettings:
     clips_folder: str
     rate_with_audio: float
     rate_without_audio: float
+    gap_limits: GapLimits = field(default_factory=GapLimits)
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
@@ -140,6 +163,7 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         clips_folder=prefs.clips_folder if prefs else "//veo_clips/",
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
+        gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
     )
 
 

@@ -36,7 +36,7 @@ from ..core.journal import Journal, normalise_blend_path
 from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from ..core.timing import FitMode
-from . import jobstore, placement, shared_task, timeline
+from . import gaps, jobstore, placement, shared_task, timeline
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
 from .clips_folder import ensure_writable_folder
 from .cost_report import Estimate
@@ -162,6 +162,8 @@ class JobManager:
                 f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
                 'turn on "make room" to push the right side along'
             )
+        # Gap limits and the insertion's channels and moves, checked before anything is paid for.
+        gaps.check_before_submit(scene, transition, duration, options, settings.gap_limits)
         aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
         clips_dir, warning = self.clips_folder(settings)  # a clip that cannot be saved is paid for nothing
         first, last = capture_transition_keyframes(

@@ -12,7 +12,7 @@ import contextlib
 import os
 import struct
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from fractions import Fraction
@@ -22,15 +22,29 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import bpy
 
 from ..core.errors import VeoError
-from ..core.timing import FitMode, FitPlan, Gap, SpeedControl, clip_scene_frames, frame_rate, plan_fit
+from ..core.timing import (
+    FitMode,
+    FitPlan,
+    Gap,
+    SpeedControl,
+    conformed_scene_frames,
+    frame_rate,
+    plan_fit,
+    sound_stays_in_step,
+)
 from . import compat
+from .channels import (
+    ChannelAllocator,
+    TimelineError,
+    channels_needed,
+    check_channels,
+    check_movable,
+    strip_label,
+    strips_to_move,
+)
 
 if TYPE_CHECKING:
     from bpy.types import Scene, Strip
-
-
-class TimelineError(VeoError):
-    """The timeline cannot take the transition as asked; nothing was changed."""
 
 
 # Custom property names on every strip the add-on inserts.
@@ -93,11 +107,6 @@ def scene_rate(scene: Scene) -> Fraction:
     return frame_rate(scene.render.fps, scene.render.fps_base)
 
 
-def _strip_label(strip: Any) -> str:
-    first, last = compat.visible_start(strip), compat.visible_end(strip) - 1
-    return f"'{strip.name}' (channel {strip.channel}, frames {first}–{last})"
-
-
 def _is_picture(strip: Any) -> bool:
     """Strips that show something; sound strips (a music bed under the cut) never bound a gap."""
     return bool(strip.type != "SOUND")
@@ -106,14 +115,20 @@ def _is_picture(strip: Any) -> bool:
 def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
     """The transition between two strips, whichever order they are given in."""
     if first.name == second.name:
-        raise TimelineError(f"Pick two different strips; both are {_strip_label(first)}")
+        raise TimelineError(f"Pick two different strips; both are {strip_label(first)}")
+    sounds = [strip for strip in (first, second) if not _is_picture(strip)]
+    if sounds:
+        raise TimelineError(
+            f"{_sound_strips_phrase(sounds)} no picture to take a keyframe from; "
+            "pick the picture strips on either side of the gap"
+        )
     left, right = sorted(
         (first, second), key=lambda strip: (compat.visible_start(strip), compat.visible_end(strip))
     )
     overlap = compat.visible_end(left) - compat.visible_start(right)
     if overlap > 0:
         raise TimelineError(
-            f"Strips {_strip_label(left)} and {_strip_label(right)} overlap by {overlap} frames; "
+            f"Strips {strip_label(left)} and {strip_label(right)} overlap by {overlap} frames; "
             "there is no gap between them"
         )
     return Transition(
@@ -127,24 +142,43 @@ def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
     )
 
 
+def _sound_strips_phrase(strips: Sequence[Any]) -> str:
+    """ "Strip 'a' is a sound strip, which has" / "Strips 'a', 'b' are sound strips, which have"."""
+    names = ", ".join(f"'{strip.name}'" for strip in strips)
+    if len(strips) == 1:
+        return f"Strip {names} is a sound strip, which has"
+    return f"Strips {names} are sound strips, which have"
+
+
+def _no_picture_side(playhead: int, after: bool, sounds: Sequence[Any]) -> TimelineError:
+    """Nothing to take a keyframe from on one side of the playhead; say so when sound strips are there."""
+    if sounds:
+        names = ", ".join(f"'{strip.name}'" for strip in sounds)
+        side = "start after" if after else "end at or before"
+        return TimelineError(
+            f"Only sound strips ({names}) {side} frame {playhead}, and sound strips have no picture; "
+            "put the playhead in a gap between two picture strips"
+        )
+    side = "starts after" if after else "ends at or before"
+    return TimelineError(f"No strip {side} frame {playhead}; put the playhead in a gap between two strips")
+
+
 def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transition:
     """The gap under `frame` (the playhead by default), bounded by strips on any channel."""
     playhead = scene.frame_current if frame is None else frame
-    pictures = [strip for strip in compat.top_level_strips(scene) if _is_picture(strip)]
+    strips = compat.top_level_strips(scene)
+    pictures = [strip for strip in strips if _is_picture(strip)]
+    sounds = [strip for strip in strips if not _is_picture(strip)]
     covering = [s for s in pictures if compat.visible_start(s) <= playhead < compat.visible_end(s)]
     if covering:
         top = max(covering, key=lambda strip: strip.channel)
-        raise TimelineError(f"Frame {playhead} is not in a gap: strip {_strip_label(top)} covers it")
+        raise TimelineError(f"Frame {playhead} is not in a gap: strip {strip_label(top)} covers it")
     before = [s for s in pictures if compat.visible_end(s) <= playhead]
     after = [s for s in pictures if compat.visible_start(s) > playhead]
     if not before:
-        raise TimelineError(
-            f"No strip ends at or before frame {playhead}; put the playhead in a gap between two strips"
-        )
+        raise _no_picture_side(playhead, False, [s for s in sounds if compat.visible_start(s) <= playhead])
     if not after:
-        raise TimelineError(
-            f"No strip starts after frame {playhead}; put the playhead in a gap between two strips"
-        )
+        raise _no_picture_side(playhead, True, [s for s in sounds if compat.visible_end(s) > playhead])
     # Ties go to the top channel: that is the picture the preview shows.
     left = max(before, key=lambda strip: (compat.visible_end(strip), strip.channel))
     right = min(after, key=lambda strip: (compat.visible_start(strip), -strip.channel))
@@ -153,13 +187,23 @@ def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transiti
 
 def find_transition_from_selection(scene: Scene) -> Transition:
     """Two selected strips, or, with none selected, the gap under the playhead."""
-    selected = [strip for strip in compat.top_level_strips(scene) if strip.select and _is_picture(strip)]
-    if not selected:
+    chosen = [strip for strip in compat.top_level_strips(scene) if strip.select]
+    selected = [strip for strip in chosen if _is_picture(strip)]
+    selected_sounds = [strip for strip in chosen if not _is_picture(strip)]
+    if not chosen:
         return find_transition_at_frame(scene)
     if len(selected) != 2:
+        if selected_sounds and not selected:
+            raise TimelineError(
+                f"{_sound_strips_phrase(selected_sounds)} no picture to take a keyframe from; select "
+                "the two picture strips around the gap (or none, to use the gap under the playhead)"
+            )
         names = ", ".join(f"'{strip.name}'" for strip in selected)
+        sound_names = ", ".join(f"'{strip.name}'" for strip in selected_sounds)
+        sound_note = f" (and sound strips, which have no picture: {sound_names})" if selected_sounds else ""
         raise TimelineError(
-            f"Select exactly two strips (or none, to use the gap under the playhead); selected: {names}"
+            "Select exactly two strips (or none, to use the gap under the playhead); "
+            f"selected: {names}{sound_note}"
         )
     return find_transition(scene, selected[0], selected[1])
 
@@ -198,7 +242,11 @@ class ClipInfo:
         if self.duration_seconds <= 0:
             return 0.0
         measured = self.frame_count / self.duration_seconds
-        return float(round(measured)) if abs(measured - round(measured)) < 0.01 else measured
+        if abs(measured - round(measured)) < 0.01:
+            return float(round(measured))
+        # An NTSC clip (96 frames over 4.004 s): its exact rate, which timing conforms to 24.
+        ntsc = round(measured * 1.001) * 1000 / 1001
+        return ntsc if abs(measured - ntsc) < 0.01 else measured
 
 
 def probe_clip(path: str | Path) -> ClipInfo:
@@ -405,48 +453,12 @@ class InsertedTransition:
         return self.takes[0]
 
 
-class _ChannelAllocator:
-    """Hands out free, unlocked channels over one frame range, each above the last one handed out."""
-
-    def __init__(self, scene: Scene, start: int, end: int, lowest: int, ignored: set[str]) -> None:
-        editor = scene.sequence_editor
-        assert editor is not None
-        self._locked = {index for index in range(1, compat.MAX_CHANNEL + 1) if editor.channels[index].lock}
-        self._occupied = {
-            strip.channel
-            for strip in compat.top_level_strips(scene)
-            if strip.name not in ignored
-            and compat.visible_start(strip) < end
-            and compat.visible_end(strip) > start
-        }
-        self._next = lowest
-        self.lowest = lowest
-        self.start = start
-        self.end = end
-
-    def is_free(self, channel: int) -> bool:
-        return channel not in self._locked and channel not in self._occupied
-
-    def take(self) -> int:
-        channel = self._next
-        while channel <= compat.MAX_CHANNEL and not self.is_free(channel):
-            channel += 1
-        if channel > compat.MAX_CHANNEL:
-            raise TimelineError(
-                f"No free unlocked channel at or above channel {self.lowest} "
-                f"for frames {self.start}–{self.end - 1}"
-            )
-        self._occupied.add(channel)
-        self._next = channel + 1
-        return channel
-
-    def give_back(self, channel: int) -> None:
-        """Return the channel last taken when nothing was put on it, so the next strip can use it."""
-        self._occupied.discard(channel)
-        self._next = min(self._next, channel)
-
-    def count_available(self) -> int:
-        return sum(1 for channel in range(self._next, compat.MAX_CHANNEL + 1) if self.is_free(channel))
+def sound_left_out_warning(plan: FitPlan) -> str:
+    return (
+        f"The clip's sound was left out: the picture is retimed to {plan.playback_rate:.2f}x to fill "
+        "the gap and the sound cannot follow it, so it would drift out of sync (a gap as long as the "
+        "clip, Trim, or make room keeps the sound)."
+    )
 
 
 class _Undo:
@@ -463,31 +475,6 @@ class _Undo:
             # Best effort: one failed undo step must not hide the original error or stop the rest.
             with contextlib.suppress(Exception):
                 step()
-
-
-def _strips_to_move(scene: Scene, cut: int) -> tuple[list[Any], list[Any]]:
-    """Strips from the cut onward, and the effects that will follow them (Blender moves an effect
-    with its inputs, so moving it too would move it twice)."""
-    strips = compat.top_level_strips(scene)
-    moved = [s for s in strips if compat.visible_start(s) >= cut and not compat.effect_inputs(s)]
-    moved_names = {strip.name for strip in moved}
-    followers = [
-        strip
-        for strip in strips
-        if compat.effect_inputs(strip)
-        and all(source.name in moved_names for source in compat.effect_inputs(strip))
-    ]
-    return moved, followers
-
-
-def _check_movable(scene: Scene, strips: Iterable[Any]) -> None:
-    editor = scene.sequence_editor
-    assert editor is not None
-    for strip in strips:
-        if strip.lock:
-            raise TimelineError(f"Cannot make room: strip {_strip_label(strip)} is locked")
-        if editor.channels[strip.channel].lock:
-            raise TimelineError(f"Cannot make room: strip {_strip_label(strip)} is on a locked channel")
 
 
 def _make_room(scene: Scene, cut: int, frames: int, strips: list[Any], undo: _Undo) -> None:
@@ -549,9 +536,9 @@ def insert_clip(
                 f"Strips '{current.left_name}' and '{current.right_name}' touch (no gap at frame {cut}); "
                 'turn on "make room" to push the right side along'
             )
-        room = clip_scene_frames(clips[0].duration_seconds, current.rate)
-        to_move, followers = _strips_to_move(scene, cut)
-        _check_movable(scene, to_move)
+        room = conformed_scene_frames(clips[0].frame_count, clips[0].fps, current.rate)
+        to_move, followers = strips_to_move(scene, cut)
+        check_movable(scene, to_move)
         start, end = cut, cut + room
     else:
         room = 0
@@ -621,23 +608,25 @@ def _insert_in_range(
     strip_frames = end - start
 
     plans = [plan_fit(strip_frames, clip.frame_count, rate, fit, clip.fps) for clip in clips]
-    audio_flags = [clip.has_audio if with_audio is None else with_audio and clip.has_audio for clip in clips]
-    needed = sum(
-        1 + plan.needs_speed_effect + has_audio for plan, has_audio in zip(plans, audio_flags, strict=True)
-    )
+    wanted_audio = [clip.has_audio if with_audio is None else with_audio and clip.has_audio for clip in clips]
+    audio_flags = [
+        wanted and sound_stays_in_step(plan) for wanted, plan in zip(wanted_audio, plans, strict=True)
+    ]
     moving_names = {strip.name for strip in (*to_move, *followers)}
-    allocator = _ChannelAllocator(scene, start, end, lowest_channel, moving_names)
-    available = allocator.count_available()
-    if available < needed:
-        raise TimelineError(
-            f"No free unlocked channel at or above channel {lowest_channel} "
-            f"for frames {start}–{end - 1}: {needed} needed, {available} free"
-        )
+    allocator = ChannelAllocator(scene, start, end, lowest_channel, moving_names)
+    check_channels(allocator, channels_needed(plans, audio_flags))
 
     group = uuid.uuid4().hex
     collection = compat.strip_collection(editor)
     undo = _Undo()
     warnings: list[str] = []
+    dropped = [
+        plan
+        for plan, wanted, kept in zip(plans, wanted_audio, audio_flags, strict=True)
+        if wanted and not kept
+    ]
+    if dropped:
+        warnings.append(sound_left_out_warning(dropped[0]))
     takes: list[InsertedTake] = []
     try:
         if to_move:
@@ -686,7 +675,7 @@ def _remove_strip(collection: Any, name: str) -> None:
 def _insert_take(
     scene: Scene,
     collection: Any,
-    allocator: _ChannelAllocator,
+    allocator: ChannelAllocator,
     undo: _Undo,
     clip: ClipInfo,
     plan: FitPlan,
@@ -714,6 +703,9 @@ def _insert_take(
     if compat.content_duration(movie) != clip.frame_count:
         # Retiming is computed from the file's frame count; follow what Blender actually reads.
         plan = plan_fit(plan.strip_frames, compat.content_duration(movie), scene_rate(scene), fit, clip.fps)
+        if has_audio and not sound_stays_in_step(plan):
+            warnings.append(sound_left_out_warning(plan))
+            has_audio = False
 
     speed_name = None
     if plan.needs_speed_effect:

@@ -1,0 +1,82 @@
+"""The insertion, planned before anything is paid for.
+
+Inserting a clip can fail for reasons the timeline shows long before the clip exists: no free
+unlocked channel for the clip, its speed effect and its sound (for every sample), or a locked
+strip or channel in the way of "make room". `plan_insertion` runs those checks against the
+clip the request will produce (its duration at 24 fps), with the same functions the insertion
+itself runs again once the clip has arrived, so a refusal costs nothing and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import bpy
+
+from ..core.timing import (
+    CLIP_FPS,
+    FitMode,
+    clip_frame_count,
+    conformed_scene_frames,
+    plan_fit,
+    sound_stays_in_step,
+)
+from . import channels, timeline
+
+
+@dataclass(frozen=True)
+class InsertionPlan:
+    """Where the clip will go: frames [start, end), channels from `lowest_channel` up."""
+
+    start: int
+    end: int
+    lowest_channel: int
+    channels_needed: int
+    made_room: int  # frames the strips after the cut will move right (0 for a gap)
+    sound_left_out: bool  # asked for, but the retimed picture would leave it out of sync
+    playback_rate: float  # clip seconds per scene second (1.0: real time)
+
+
+def plan_insertion(
+    scene: bpy.types.Scene,
+    transition: timeline.Transition,
+    *,
+    duration_seconds: int,
+    sample_count: int,
+    generate_audio: bool,
+    fit_mode: FitMode | str,
+    make_room: bool,
+) -> InsertionPlan:
+    """Raise TimelineError (one sentence) if the clip could not be inserted as asked; else the plan."""
+    rate = timeline.scene_rate(scene)
+    clip_frames = clip_frame_count(duration_seconds)
+    moving: set[str] = set()
+    if transition.is_adjacent:
+        if not make_room:
+            raise timeline.TimelineError(
+                f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap at frame "
+                f'{transition.last_frame}); turn on "make room" to push the right side along'
+            )
+        room = conformed_scene_frames(clip_frames, CLIP_FPS, rate)
+        to_move, followers = channels.strips_to_move(scene, transition.last_frame)
+        channels.check_movable(scene, to_move)
+        moving = {strip.name for strip in (*to_move, *followers)}
+        start, end = transition.last_frame, transition.last_frame + room
+    else:
+        room = 0
+        start, end = transition.gap.start, transition.gap.end
+    plan = plan_fit(end - start, clip_frames, rate, FitMode(fit_mode), CLIP_FPS)
+    # Counted even where this Blender cannot add sound (it then skips it): never too few.
+    with_sound = generate_audio and sound_stays_in_step(plan)
+    needed = channels.channels_needed([plan] * sample_count, [with_sound] * sample_count)
+    allocator = channels.ChannelAllocator(scene, start, end, transition.left_channel, moving)
+    channels.check_channels(allocator, needed)
+    return InsertionPlan(
+        start=start,
+        end=end,
+        lowest_channel=transition.left_channel,
+        channels_needed=needed,
+        made_room=room,
+        sound_left_out=generate_audio and not with_sound,
+        playback_rate=plan.playback_rate,
+    )
