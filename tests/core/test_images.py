@@ -253,7 +253,7 @@ def test_encode_refuses_when_even_jpeg_is_too_big():
 
 
 def test_prepare_refuses_non_image():
-    with pytest.raises(ImageError, match="last keyframe is not a PNG, JPEG, TIFF or WebP image"):
+    with pytest.raises(ImageError, match="last keyframe is not a PNG, JPEG, TIFF, WebP or SGI image"):
         prepare_keyframe(b"GIF89a....", "16:9", "720p", what="last keyframe")
 
 

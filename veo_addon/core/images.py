@@ -2,7 +2,7 @@
 
 Pure Python on Pillow (no bpy), so all of it can run in a worker thread while Blender stays
 responsive. Veo takes PNG or JPEG of at most 20 MB per keyframe: that limit applies to what is
-sent. What is read may be PNG, JPEG, TIFF or WebP (a render capture is an uncompressed TIFF),
+sent. What is read may be PNG, JPEG, TIFF or WebP (and SGI, what a render capture hands over),
 of any colour mode and bit depth Pillow opens, up to `MAX_READ_BYTES` and `MAX_PIXELS`.
 """
 
@@ -23,6 +23,7 @@ from .request import MAX_IMAGE_BYTES
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*")
+SGI_SIGNATURE = b"\x01\xda"
 
 # What is read, not what is sent: everything is scaled down and re-encoded under
 # MAX_IMAGE_BYTES before sending, so only memory bounds these. A file larger than this is no
@@ -56,6 +57,10 @@ class SourceFormat(StrEnum):
     JPEG = "JPEG"
     TIFF = "TIFF"
     WEBP = "WebP"
+    SGI = "SGI"  # only as Blender's render intermediate, never as a file the user chose
+
+
+KEYFRAME_FILE_FORMATS = (SourceFormat.PNG, SourceFormat.JPEG, SourceFormat.TIFF, SourceFormat.WEBP)
 
 
 class AspectRatio(StrEnum):
@@ -107,6 +112,7 @@ def _describe_signature(data: bytes) -> str:
         b"II*\x00": "looks like TIFF",
         b"MM\x00*": "looks like TIFF",
         b"\x76\x2f\x31\x01": "looks like OpenEXR",
+        SGI_SIGNATURE: "looks like SGI",
     }
     for signature, description in known.items():
         if data.startswith(signature):
@@ -116,8 +122,20 @@ def _describe_signature(data: bytes) -> str:
     return "unrecognised content"
 
 
-def sniff_source_format(data: bytes, what: str = "image") -> SourceFormat:
-    """PNG, JPEG, TIFF or WebP from the signature; anything else is refused with a message naming it."""
+def sniff_source_format(
+    data: bytes, what: str = "image", accepted: tuple[SourceFormat, ...] = KEYFRAME_FILE_FORMATS
+) -> SourceFormat:
+    """The format from the signature, if `accepted`; anything else is refused with a message naming it."""
+    found = _source_format(data)
+    if found is not None and found in accepted:
+        return found
+    if not data:
+        raise ImageError(f"{what} is empty")
+    listed = ", ".join(kind.value for kind in accepted)
+    raise ImageError(f"{what} is not a {_or_list(listed)} image ({_describe_signature(data)})")
+
+
+def _source_format(data: bytes) -> SourceFormat | None:
     if data.startswith(PNG_SIGNATURE):
         return SourceFormat.PNG
     if data.startswith(JPEG_SIGNATURE):
@@ -126,10 +144,9 @@ def sniff_source_format(data: bytes, what: str = "image") -> SourceFormat:
         return SourceFormat.TIFF
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         return SourceFormat.WEBP
-    if not data:
-        raise ImageError(f"{what} is empty")
-    accepted = ", ".join(kind.value for kind in SourceFormat)
-    raise ImageError(f"{what} is not a {_or_list(accepted)} image ({_describe_signature(data)})")
+    if data.startswith(SGI_SIGNATURE):
+        return SourceFormat.SGI
+    return None
 
 
 def _or_list(listed: str) -> str:
@@ -322,11 +339,11 @@ def prepare_keyframe(
 ) -> PreparedImage:
     """Read, fit, scale and encode one keyframe for the request (callable from any thread).
 
-    `data` is PNG, JPEG, TIFF (a render capture) or WebP of any size up to the read limits;
+    `data` is PNG, JPEG, TIFF, WebP or SGI (a render capture) of any size up to the read limits;
     `max_bytes` bounds what comes out. `aspect_ratio` is 16:9 or 9:16; the caller resolves
     "auto" from the scene's output shape with `aspect_for_size` because only it knows the scene.
     """
-    sniff_source_format(data, what)
+    sniff_source_format(data, what, (*KEYFRAME_FILE_FORMATS, SourceFormat.SGI))
     size = target_size(aspect_ratio, resolution)
     fitted = fit_image(decode_image(data, what), aspect_ratio, method, size)
     encoded, image_format = encode_image(fitted, max_bytes)
