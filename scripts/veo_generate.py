@@ -113,6 +113,11 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--all-gaps fills every gap; it takes no --left/--right")
     if bool(arguments.left) != bool(arguments.right):
         parser.error("name both strips around the gap (--left and --right), or neither")
+    for side in ("first", "last"):
+        source = getattr(arguments, f"{side}_source")
+        if source in ("file", "url") and not getattr(arguments, f"{side}_{source}").strip():
+            value = "PATH" if source == "file" else "URL"
+            parser.error(f"--{side}-source {source} needs --{side}-{source} {value}")
     return arguments
 
 
