@@ -231,3 +231,24 @@ def test_the_operator_refuses_before_a_job_exists(veo, timeline: TimelineBuilder
     assert timeline_snapshot(timeline.scene) == before
     assert veo.request_counts["submit"] == 0
     assert jobstore.scene_jobs(timeline.scene) == []
+
+
+def test_a_truncated_keyframe_file_fails_before_anything_is_sent(
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The main thread reads only the file's header; the worker decodes it and stops before sending."""
+    timeline.scene.render.fps = 25
+    timeline.color("Left", 1, 1, 50, RED)
+    timeline.color("Right", 1, 101, 50, BLUE)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+    whole = tmp_path / "whole.jpg"
+    Image.effect_noise((640, 360), 50).convert("RGB").save(whole, format="JPEG")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    before = timeline_snapshot(timeline.scene)
+    with pytest.raises(RuntimeError, match=r"First keyframe \(file '.*cut\.jpg'\) cannot be decoded"):
+        bpy.ops.veo.generate_transition(
+            left_strip="Left", right_strip="Right", first_source="file", first_path=str(cut), **GENERATE
+        )
+    assert timeline_snapshot(timeline.scene) == before
+    assert veo.request_counts["submit"] == 0

@@ -4,7 +4,7 @@ import io
 import threading
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from tests.core.image_files import png_header_only
 from veo_addon.core.images import (
@@ -17,6 +17,7 @@ from veo_addon.core.images import (
     aspect_for_size,
     check_image_bytes,
     encode_image,
+    inspect_image,
     prepare_keyframe,
     read_image_file,
     sniff_image_format,
@@ -275,3 +276,27 @@ def test_prepare_runs_off_the_main_thread():
         thread.join()
     assert not errors
     assert len({result.data for result in results}) == 1
+
+
+def test_reading_a_keyframe_file_does_not_decode_its_pixels(tmp_path, monkeypatch):
+    """Decoding is the worker's job; the main thread reads the header (and PNG checksums) only."""
+    photo = Image.effect_noise((2000, 1500), 50).convert("RGB")
+    paths = []
+    for image_format in ("PNG", "JPEG", "TIFF", "WEBP"):
+        path = tmp_path / f"key.{image_format.lower()}"
+        path.write_bytes(encoded(photo, image_format))
+        paths.append(path)
+    decoded = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda image: decoded.append(image.format) or real_load(image)
+    )
+    for path in paths:
+        read_image_file(path)
+    assert decoded == []
+
+
+def test_a_truncated_png_is_refused_when_read():
+    data = encoded(halves((640, 360)))
+    with pytest.raises(ImageError, match="cannot be decoded"):
+        inspect_image(data[: len(data) // 2], "keyframe file 'a.png'")

@@ -161,7 +161,7 @@ def check_image_bytes(data: bytes, what: str = "image", max_bytes: int = MAX_IMA
         raise ImageError(
             f"{what} is {_megabytes(len(data))}; keyframe images must be {_megabytes(max_bytes)} or smaller"
         )
-    decode_image(data, what)
+    inspect_image(data, what)
     return image_format
 
 
@@ -186,30 +186,48 @@ def read_image_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
     except OSError as error:
         raise ImageError(f"{what} cannot be read: {error.strerror or error}") from error
     sniff_source_format(data, what)
-    decode_image(data, what)
+    inspect_image(data, what)
     return data
 
 
+def inspect_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> None:
+    """What can be checked without decoding the pixels (which is the worker's job): the header,
+    the pixel count, and for PNG every chunk's checksum."""
+    image = _open_within_limits(data, what, max_pixels)
+    if image.format == "PNG":
+        try:
+            image.verify()
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ImageError(f"{what} cannot be decoded: {error}") from error
+
+
 def decode_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode fully (not just the header), so a truncated file fails here and not in the worker."""
+    """Decode fully (not just the header), so a truncated file fails here with a clear line."""
+    image = _open_within_limits(data, what, max_pixels)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{what} cannot be decoded: {error}") from error
+    return image
+
+
+def _open_within_limits(data: bytes, what: str, max_pixels: int) -> Image.Image:
+    """The image with only its header read, refused when it has more pixels than `max_pixels`."""
     try:
         image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        if width * height > max_pixels:
-            raise ImageError(
-                f"{what} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-                f"keyframe images may have at most {max_pixels / 1e6:.0f} megapixels"
-            )
-        image.load()
     except Image.DecompressionBombError:
         # Pillow's own refusal, far over the limit, comes before the size can be asked.
         raise ImageError(
             f"{what} has far more pixels than the {max_pixels / 1e6:.0f} megapixels a keyframe image may have"
         ) from None
-    except ImageError:
-        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{what} cannot be decoded: {error}") from error
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{what} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"keyframe images may have at most {max_pixels / 1e6:.0f} megapixels"
+        )
     return image
 
 
