@@ -14,6 +14,7 @@ from tests.blender.vse_helpers import (
     BLUE,
     GREEN,
     RED,
+    SMALL_SIZE,
     YELLOW,
     assert_colour,
     load_png,
@@ -318,3 +319,20 @@ def test_file_and_url_sources_need_their_file_and_url(scene, two_shots):
         capture.capture_transition_keyframes(scene, transition, KeyframeSource(SourceKind.FILE))
     with pytest.raises(CaptureError, match=r"^Last keyframe: no URL given \(Last Frame URL\)$"):
         capture.capture_transition_keyframes(scene, transition, last=KeyframeSource(SourceKind.URL))
+
+
+def test_the_prepared_keyframe_is_the_same_as_from_the_png_capture(scene, timeline, monkeypatch):
+    """Same pixels, same request bytes: an identical request made before the intermediate changed
+    is still recognised as identical (and reused, not paid for again)."""
+    from veo_addon.core.images import prepare_keyframe
+
+    grain = Image.merge("RGB", [Image.effect_noise(SMALL_SIZE, 70) for _ in range(3)])
+    left = timeline.image("left", 1, 1, 50, grain)
+    right = timeline.color("right", 1, 71, 30, BLUE)
+    transition = find_transition(scene, left, right)
+    prepared = {}
+    for file_format in ("PNG", "IRIS"):
+        monkeypatch.setattr(capture, "RENDER_FILE_FORMAT", file_format)
+        first, _ = capture.capture_transition_keyframes(scene, transition)
+        prepared[file_format] = prepare_keyframe(first.data, "16:9", "720p").data
+    assert prepared["PNG"] == prepared["IRIS"]
