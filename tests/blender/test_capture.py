@@ -336,3 +336,16 @@ def test_the_prepared_keyframe_is_the_same_as_from_the_png_capture(scene, timeli
         first, _ = capture.capture_transition_keyframes(scene, transition)
         prepared[file_format] = prepare_keyframe(first.data, "16:9", "720p").data
     assert prepared["PNG"] == prepared["IRIS"]
+
+
+def test_a_missing_last_file_is_found_before_the_first_keyframe_is_rendered(scene, two_shots, monkeypatch):
+    rendered = []
+    monkeypatch.setattr(
+        capture, "_render_still", lambda render_scene: rendered.append(render_scene.frame_current)
+    )
+    transition = find_transition(scene, two_shots.strips["left"], two_shots.strips["right"])
+    with pytest.raises(CaptureError, match=r"^Last keyframe: keyframe file '.*gone\.png' does not exist$"):
+        capture.capture_transition_keyframes(
+            scene, transition, KeyframeSource(), KeyframeSource(SourceKind.FILE, path="/nowhere/gone.png")
+        )
+    assert rendered == []

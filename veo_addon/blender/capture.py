@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import bpy
 
 from ..core.errors import VeoError
-from ..core.images import AspectRatio, ImageError, aspect_for_size, read_image_file
+from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
 from . import compat, keyframe_media
 from .timeline import Transition
 
@@ -223,8 +223,10 @@ def check_keyframe(
     """Everything that can be known about a keyframe without rendering it; `side` ("First" or
     "Last") names the setting a missing file or URL belongs to."""
     setting = f" ({side} Frame File)" if side else ""
-    if source.kind is SourceKind.FILE and not source.path.strip():
-        raise CaptureError(f"no file chosen{setting}")
+    if source.kind is SourceKind.FILE:
+        if not source.path.strip():
+            raise CaptureError(f"no file chosen{setting}")
+        check_image_path(bpy.path.abspath(source.path))
     if source.kind is SourceKind.URL:
         if not source.url.strip():
             raise CaptureError(f"no URL given ({side} Frame URL)" if side else "no URL given")

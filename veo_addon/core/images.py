@@ -165,6 +165,15 @@ def check_image_bytes(data: bytes, what: str = "image", max_bytes: int = MAX_IMA
     return image_format
 
 
+def check_image_path(path: str | Path) -> None:
+    """The cheap part of reading a keyframe file: that there is a file at `path`."""
+    file_path = Path(path)
+    if not file_path.exists():
+        raise ImageError(f"keyframe file '{file_path}' does not exist")
+    if not file_path.is_file():
+        raise ImageError(f"keyframe file '{file_path}' is not a file")
+
+
 def read_image_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
     """The bytes of a keyframe file (PNG, JPEG, TIFF or WebP), checked; every failure is one clear line.
 
@@ -172,10 +181,7 @@ def read_image_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
     """
     file_path = Path(path)
     what = f"keyframe file '{file_path}'"
-    if not file_path.exists():
-        raise ImageError(f"{what} does not exist")
-    if not file_path.is_file():
-        raise ImageError(f"{what} is not a file")
+    check_image_path(file_path)
     try:
         size = file_path.stat().st_size
         if size > max_bytes:
