@@ -27,8 +27,7 @@ class KeyframeMediaError(VeoError):
     """A keyframe would show missing media or nothing at all."""
 
 
-# Strips that show a picture of their own; sound strips have none.
-_FILE_STRIPS = ("IMAGE", "MOVIE")
+# Sound strips have no picture (what a sound-only neighbour means is decided elsewhere).
 _NO_PICTURE = ("SOUND",)
 
 
