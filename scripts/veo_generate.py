@@ -115,10 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--right", default="", help="the strip after the gap (with --left)")
     sources = ["render", "strip", "file", "url"]
     parser.add_argument("--first-source", choices=sources, default="render")
-    parser.add_argument("--first-file", default="", help="PNG/JPEG for --first-source file")
+    parser.add_argument("--first-file", default="", help="PNG, JPEG, TIFF or WebP for --first-source file")
     parser.add_argument("--first-url", default="", help="http(s) image for --first-source url")
     parser.add_argument("--last-source", choices=sources, default="render")
-    parser.add_argument("--last-file", default="", help="PNG/JPEG for --last-source file")
+    parser.add_argument("--last-file", default="", help="PNG, JPEG, TIFF or WebP for --last-source file")
     parser.add_argument("--last-url", default="", help="http(s) image for --last-source url")
     parser.add_argument("--fit-method", choices=["crop", "letterbox"], default="crop")
     parser.add_argument("--fit-mode", choices=["stretch", "trim"], default="stretch")
@@ -155,6 +155,11 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error(f"--max-stretch must be at least 1, got {arguments.max_stretch:g}")
     if bool(arguments.left) != bool(arguments.right):
         parser.error("name both strips around the gap (--left and --right), or neither")
+    for side in ("first", "last"):
+        source = getattr(arguments, f"{side}_source")
+        if source in ("file", "url") and not getattr(arguments, f"{side}_{source}").strip():
+            value = "PATH" if source == "file" else "URL"
+            parser.error(f"--{side}-source {source} needs --{side}-{source} {value}")
     return arguments
 
 

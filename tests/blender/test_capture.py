@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import bpy
@@ -13,6 +14,7 @@ from tests.blender.vse_helpers import (
     BLUE,
     GREEN,
     RED,
+    SMALL_SIZE,
     YELLOW,
     assert_colour,
     load_png,
@@ -24,7 +26,7 @@ from tests.blender.vse_helpers import (
 from veo_addon.blender import capture, compat
 from veo_addon.blender.capture import CaptureError, KeyframeSource, SourceKind
 from veo_addon.blender.timeline import find_transition
-from veo_addon.core.images import MAX_IMAGE_BYTES
+from veo_addon.core.images import MAX_READ_BYTES
 
 IS_5 = bpy.app.version >= (5, 0, 0)
 
@@ -244,15 +246,19 @@ class _Fixed:
         (lambda path: (path.write_bytes(b""), path)[1], "is empty"),
         (
             lambda path: (solid(RED).save(path, format="GIF"), path)[1],
-            r"not a PNG or JPEG image \(looks like GIF\)",
+            r"not a PNG, JPEG, TIFF or WebP image \(looks like GIF\)",
         ),
         (lambda path: (path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 100), path)[1], "cannot be decoded"),
         (
-            lambda path: (path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * MAX_IMAGE_BYTES), path)[1],
-            "keyframe images must be 20.0 MB or smaller",
+            lambda path: (
+                path.write_bytes(b"\x89PNG\r\n\x1a\n"),
+                os.truncate(path, MAX_READ_BYTES + 1),
+                path,
+            )[2],
+            "keyframe files are read up to 256.0 MB",
         ),
     ],
-    ids=["missing", "empty", "gif", "corrupt", "over-20-MB"],
+    ids=["missing", "empty", "gif", "corrupt", "over-the-read-limit"],
 )
 def test_file_refusals_leave_the_timeline_unchanged(scene, two_shots, tmp_path, make_file, message):
     path = make_file(tmp_path / "key.png")
@@ -282,3 +288,64 @@ def test_captured_render_prepares_for_the_request(scene, two_shots):
     image = Image.open(io.BytesIO(prepared.data))
     assert image.size == (1280, 720)
     assert_colour(image, BLUE)
+
+
+def test_a_render_is_handed_over_unencoded_for_the_worker(scene, two_shots, monkeypatch):
+    """No PNG is written on the main thread (that froze Blender for up to 2.8 s); the worker's
+    preparation turns what is handed over into the same picture."""
+    from veo_addon.core.images import PNG_SIGNATURE, prepare_keyframe
+
+    formats = []
+    real_render = capture._render_still
+
+    def spy(render_scene):
+        formats.append(render_scene.render.image_settings.file_format)
+        real_render(render_scene)
+
+    monkeypatch.setattr(capture, "_render_still", spy)
+    transition = find_transition(scene, two_shots.strips["left"], two_shots.strips["right"])
+    first, last = capture.capture_transition_keyframes(scene, transition)
+    assert formats == ["IRIS", "IRIS"]
+    assert not first.data.startswith(PNG_SIGNATURE)
+    for captured, colour in ((first, GREEN), (last, BLUE)):
+        prepared = prepare_keyframe(captured.data, "16:9", "720p")
+        assert prepared.mime_type == "image/png"
+        assert_colour(Image.open(io.BytesIO(prepared.data)), colour)
+
+
+def test_file_and_url_sources_need_their_file_and_url(scene, two_shots):
+    transition = find_transition(scene, two_shots.strips["left"], two_shots.strips["right"])
+    with pytest.raises(CaptureError, match=r"^First keyframe: no file chosen \(First Frame File\)$"):
+        capture.capture_transition_keyframes(scene, transition, KeyframeSource(SourceKind.FILE))
+    with pytest.raises(CaptureError, match=r"^Last keyframe: no URL given \(Last Frame URL\)$"):
+        capture.capture_transition_keyframes(scene, transition, last=KeyframeSource(SourceKind.URL))
+
+
+def test_the_prepared_keyframe_is_the_same_as_from_the_png_capture(scene, timeline, monkeypatch):
+    """Same pixels, same request bytes: an identical request made before the intermediate changed
+    is still recognised as identical (and reused, not paid for again)."""
+    from veo_addon.core.images import prepare_keyframe
+
+    grain = Image.merge("RGB", [Image.effect_noise(SMALL_SIZE, 70) for _ in range(3)])
+    left = timeline.image("left", 1, 1, 50, grain)
+    right = timeline.color("right", 1, 71, 30, BLUE)
+    transition = find_transition(scene, left, right)
+    prepared = {}
+    for file_format in ("PNG", "IRIS"):
+        monkeypatch.setattr(capture, "RENDER_FILE_FORMAT", file_format)
+        first, _ = capture.capture_transition_keyframes(scene, transition)
+        prepared[file_format] = prepare_keyframe(first.data, "16:9", "720p").data
+    assert prepared["PNG"] == prepared["IRIS"]
+
+
+def test_a_missing_last_file_is_found_before_the_first_keyframe_is_rendered(scene, two_shots, monkeypatch):
+    rendered = []
+    monkeypatch.setattr(
+        capture, "_render_still", lambda render_scene: rendered.append(render_scene.frame_current)
+    )
+    transition = find_transition(scene, two_shots.strips["left"], two_shots.strips["right"])
+    with pytest.raises(CaptureError, match=r"^Last keyframe: keyframe file '.*gone\.png' does not exist$"):
+        capture.capture_transition_keyframes(
+            scene, transition, KeyframeSource(), KeyframeSource(SourceKind.FILE, path="/nowhere/gone.png")
+        )
+    assert rendered == []

@@ -4,10 +4,12 @@ import io
 import threading
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
+from tests.core.image_files import png_header_only
 from veo_addon.core.images import (
     MAX_IMAGE_BYTES,
+    MAX_READ_BYTES,
     AspectRatio,
     FitMethod,
     ImageError,
@@ -15,6 +17,7 @@ from veo_addon.core.images import (
     aspect_for_size,
     check_image_bytes,
     encode_image,
+    inspect_image,
     prepare_keyframe,
     read_image_file,
     sniff_image_format,
@@ -68,7 +71,7 @@ def test_read_image_file_refusals(tmp_path):
         read_image_file(tmp_path)
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    with pytest.raises(ImageError, match=r"notes\.png' is not a PNG or JPEG"):
+    with pytest.raises(ImageError, match=r"notes\.png' is not a PNG, JPEG, TIFF or WebP image"):
         read_image_file(text)
 
 
@@ -85,12 +88,60 @@ def test_read_image_file_unreadable(tmp_path, monkeypatch):
         read_image_file(path)
 
 
-def test_read_image_file_over_limit(tmp_path):
+def test_keyframe_file_over_the_send_limit_is_read_and_sent_smaller(tmp_path):
+    # 3000x2400 of noise, stored uncompressed: over 20 MB on disk, under it once prepared.
+    noise = Image.merge("RGB", [Image.effect_noise((3000, 2400), 60) for _ in range(3)])
     path = tmp_path / "big.png"
-    # A valid PNG signature then padding: the size check must come before decoding.
-    path.write_bytes(encoded(Image.new("RGB", (4, 4))) + b"\0" * (MAX_IMAGE_BYTES + 1))
-    with pytest.raises(ImageError, match=r"is 20\.0 MB; keyframe images must be 20\.0 MB or smaller"):
+    path.write_bytes(encoded(noise, compress_level=0))
+    assert path.stat().st_size > MAX_IMAGE_BYTES
+    prepared = prepare_keyframe(read_image_file(path), "16:9", "1080p")
+    assert len(prepared.data) <= MAX_IMAGE_BYTES
+    assert (prepared.width, prepared.height) == (1920, 1080)
+
+
+def test_prepared_keyframe_respects_the_send_limit_it_is_given():
+    noise = Image.merge("RGB", [Image.effect_noise((1280, 720), 80) for _ in range(3)])
+    prepared = prepare_keyframe(encoded(noise), "16:9", "720p", max_bytes=1_000_000)
+    assert prepared.image_format is ImageFormat.JPEG
+    assert len(prepared.data) <= 1_000_000
+
+
+def test_read_image_file_over_the_read_limit(tmp_path):
+    path = tmp_path / "huge.png"
+    # A valid PNG, then a sparse tail: the size check comes before anything is read.
+    with path.open("wb") as file:
+        file.write(encoded(Image.new("RGB", (4, 4))))
+        file.truncate(MAX_READ_BYTES + 1)
+    with pytest.raises(
+        ImageError, match=r"huge\.png' is 256\.0 MB; keyframe files are read up to 256\.0 MB$"
+    ):
         read_image_file(path)
+
+
+@pytest.mark.parametrize(("side", "megapixels"), [(10_000, 100), (20_000, 400)])
+def test_too_many_pixels_is_refused_before_decoding(tmp_path, side, megapixels):
+    path = tmp_path / "poster.png"
+    path.write_bytes(png_header_only(side, side))
+    with pytest.raises(ImageError, match=r"poster\.png' (is|has far more).* 89 megapixels"):
+        read_image_file(path)
+    with pytest.raises(ImageError, match=r"^first keyframe (is|has far more).*89 megapixels"):
+        prepare_keyframe(png_header_only(side, side), "16:9", "720p", what="first keyframe")
+
+
+def test_pixel_count_in_the_message():
+    with pytest.raises(ImageError, match=r"is 10000x10000 pixels \(100 megapixels\); keyframe images may"):
+        prepare_keyframe(png_header_only(10_000, 10_000), "16:9", "720p")
+
+
+@pytest.mark.parametrize("image_format", ["TIFF", "WEBP"])
+def test_tiff_and_webp_files_are_keyframe_files(tmp_path, image_format):
+    path = tmp_path / f"key.{image_format.lower()}"
+    path.write_bytes(
+        encoded(halves((64, 36)), image_format, **({"lossless": True} if image_format == "WEBP" else {}))
+    )
+    prepared = prepare_keyframe(read_image_file(path), "16:9", "720p")
+    result = Image.open(io.BytesIO(prepared.data))
+    assert result.getpixel((100, 360))[0] > 200 and result.getpixel((1180, 360))[2] > 200
 
 
 def test_read_image_file_returns_bytes(tmp_path):
@@ -203,7 +254,7 @@ def test_encode_refuses_when_even_jpeg_is_too_big():
 
 
 def test_prepare_refuses_non_image():
-    with pytest.raises(ImageError, match="last keyframe is not a PNG or JPEG"):
+    with pytest.raises(ImageError, match="last keyframe is not a PNG, JPEG, TIFF, WebP or SGI image"):
         prepare_keyframe(b"GIF89a....", "16:9", "720p", what="last keyframe")
 
 
@@ -225,3 +276,27 @@ def test_prepare_runs_off_the_main_thread():
         thread.join()
     assert not errors
     assert len({result.data for result in results}) == 1
+
+
+def test_reading_a_keyframe_file_does_not_decode_its_pixels(tmp_path, monkeypatch):
+    """Decoding is the worker's job; the main thread reads the header (and PNG checksums) only."""
+    photo = Image.effect_noise((2000, 1500), 50).convert("RGB")
+    paths = []
+    for image_format in ("PNG", "JPEG", "TIFF", "WEBP"):
+        path = tmp_path / f"key.{image_format.lower()}"
+        path.write_bytes(encoded(photo, image_format))
+        paths.append(path)
+    decoded = []
+    real_load = ImageFile.ImageFile.load
+    monkeypatch.setattr(
+        ImageFile.ImageFile, "load", lambda image: decoded.append(image.format) or real_load(image)
+    )
+    for path in paths:
+        read_image_file(path)
+    assert decoded == []
+
+
+def test_a_truncated_png_is_refused_when_read():
+    data = encoded(halves((640, 360)))
+    with pytest.raises(ImageError, match="cannot be decoded"):
+        inspect_image(data[: len(data) // 2], "keyframe file 'a.png'")

@@ -1,9 +1,12 @@
 """Capture the two keyframes: render the sequencer, pick a strip's own picture, or take a file or URL.
 
-Runs on Blender's main thread. Every scene setting a render needs to change is put back
-afterwards, whether the render worked or not. What comes out is raw PNG/JPEG bytes (or a URL);
-fitting and encoding for the request is `core.images.prepare_keyframe`, which needs no bpy and
-can run in a worker thread.
+Runs on Blender's main thread, so it does as little as it can there: before anything is
+rendered, both keyframes are checked for missing media and muted pictures
+(`keyframe_media`); a render is written in the quickest format Blender has (SGI: no PNG
+compression on the main thread) and its bytes handed on. Every scene setting a render needs
+to change is put back afterwards, whether the render worked or not. Decoding, fitting and
+encoding for the request is `core.images.prepare_keyframe`, which needs no bpy and runs in
+the worker thread.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ from urllib.parse import urlsplit
 import bpy
 
 from ..core.errors import VeoError
-from ..core.images import AspectRatio, ImageError, aspect_for_size, read_image_file
-from . import compat
+from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
+from . import compat, keyframe_media
 from .timeline import Transition
 
 if TYPE_CHECKING:
     from bpy.types import Scene
+
+
+# Of the formats Blender writes and Pillow reads, SGI ("IRIS", run-length coded) is the fastest
+# to write: several times faster than PNG, whose cost is not its compression level. Pillow
+# decodes it in the worker. tools/bench_capture.py has the figures.
+RENDER_FILE_FORMAT = "IRIS"
 
 
 class CaptureError(VeoError):
@@ -35,7 +44,7 @@ class CaptureError(VeoError):
 class SourceKind(StrEnum):
     RENDER = "render"  # the sequencer's output at that frame, as the preview shows it
     STRIP = "strip"  # only the strip's own picture at that frame
-    FILE = "file"  # a PNG or JPEG on disk
+    FILE = "file"  # a PNG, JPEG, TIFF or WebP on disk
     URL = "url"  # an http(s) URL the service fetches itself
 
 
@@ -51,7 +60,7 @@ class CapturedKeyframe:
     kind: SourceKind
     # Where the picture came from, for the inserted strip's custom properties.
     description: str
-    data: bytes | None  # PNG or JPEG bytes; None for a URL
+    data: bytes | None  # PNG, JPEG, TIFF or WebP bytes (a render: SGI); None for a URL
     url: str | None = None
 
 
@@ -81,6 +90,9 @@ class _SettingsGuard:
 
     def set_attribute(self, owner: Any, name: str, value: Any) -> None:
         previous = getattr(owner, name)
+        if previous == value:
+            # Assigning any render setting, even its own value, drops the sequencer's cache.
+            return
         self._restores.append(lambda: setattr(owner, name, previous))
         setattr(owner, name, value)
 
@@ -114,7 +126,7 @@ def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_Se
         guard.set_attribute(render, "use_sequencer", True)
         # Burnt-in metadata is an output option the preview never shows.
         guard.set_attribute(render, "use_stamp", False)
-        compat.set_image_output(render.image_settings, "PNG")
+        compat.set_image_output(render.image_settings, RENDER_FILE_FORMAT)
         scene.frame_set(frame)
         yield guard
     finally:
@@ -127,12 +139,13 @@ def _render_still(scene: Scene) -> None:
 
 
 def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
-    """PNG bytes of the sequencer's output at `frame`, at the scene's output size.
+    """SGI image bytes of the sequencer's output at `frame`, at the scene's output size.
 
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
     """
     with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
-        output_path = str(Path(folder) / f"frame_{frame}.png")
+        # No extension: Blender adds the one of the format it writes.
+        output_path = str(Path(folder) / f"frame_{frame}")
         try:
             with _render_settings(scene, frame, output_path) as guard:
                 if solo_strip is not None:
@@ -142,10 +155,10 @@ def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> byt
             raise
         except Exception as error:
             raise CaptureError(f"Rendering frame {frame} failed: {str(error).strip()}") from error
-        written = Path(output_path)
-        if not written.is_file():
+        written = [path for path in Path(folder).glob(f"frame_{frame}*") if path.is_file()]
+        if not written:
             raise CaptureError(f"Rendering frame {frame} wrote no image")
-        return written.read_bytes()
+        return written[0].read_bytes()
 
 
 def _solo(scene: Scene, strip_name: str, guard: _SettingsGuard) -> None:
@@ -172,11 +185,10 @@ def _image_strip_file(strip: Any, frame: int) -> Path | None:
 def capture_keyframe(
     scene: Scene, frame: int, source: KeyframeSource, strip_name: str | None = None
 ) -> CapturedKeyframe:
-    """One keyframe at `frame`; `strip_name` is the strip a STRIP source takes its picture from."""
+    """One keyframe at `frame`; `strip_name` is the strip a STRIP source takes its picture from
+    (and, for a RENDER source, the neighbour whose muting would leave the render black)."""
+    check_keyframe(scene, frame, source, strip_name)
     if source.kind is SourceKind.URL:
-        scheme = urlsplit(source.url).scheme.lower()
-        if scheme not in ("http", "https") or not urlsplit(source.url).netloc:
-            raise CaptureError(f"Keyframe URL must be an http(s) address, got '{source.url}'")
         return CapturedKeyframe(SourceKind.URL, f"url {source.url}", data=None, url=source.url)
     if source.kind is SourceKind.FILE:
         path = Path(bpy.path.abspath(source.path))
@@ -185,19 +197,15 @@ def capture_keyframe(
         return CapturedKeyframe(
             SourceKind.RENDER, f"render of frame {frame}", data=render_frame(scene, frame)
         )
-    if strip_name is None:
-        raise CaptureError("A strip keyframe needs the strip to take it from")
-    editor = scene.sequence_editor
-    strip = None if editor is None else compat.strip_collection(editor).get(strip_name)
-    if strip is None:
-        raise CaptureError(f"Strip '{strip_name}' is not on the timeline")
+    assert strip_name is not None  # check_keyframe refused a STRIP source without one
+    strip = compat.strip_collection(scene.sequence_editor).get(strip_name)
     if strip.type == "IMAGE":
         image_path = _image_strip_file(strip, frame)
         if image_path is not None:
             try:
                 data = read_image_file(image_path)
             except ImageError:
-                pass  # EXR, TIFF, too big...: render the strip alone instead, below.
+                pass  # EXR, BMP, too big...: render the strip alone instead, below.
             else:
                 return CapturedKeyframe(
                     SourceKind.STRIP, f"strip '{strip_name}' file '{image_path}'", data=data
@@ -209,18 +217,57 @@ def capture_keyframe(
     )
 
 
+def check_keyframe(
+    scene: Scene, frame: int, source: KeyframeSource, strip_name: str | None = None, side: str = ""
+) -> None:
+    """Everything that can be known about a keyframe without rendering it; `side` ("First" or
+    "Last") names the setting a missing file or URL belongs to."""
+    setting = f" ({side} Frame File)" if side else ""
+    if source.kind is SourceKind.FILE:
+        if not source.path.strip():
+            raise CaptureError(f"no file chosen{setting}")
+        check_image_path(bpy.path.abspath(source.path))
+    if source.kind is SourceKind.URL:
+        if not source.url.strip():
+            raise CaptureError(f"no URL given ({side} Frame URL)" if side else "no URL given")
+        scheme = urlsplit(source.url).scheme.lower()
+        if scheme not in ("http", "https") or not urlsplit(source.url).netloc:
+            raise CaptureError(f"Keyframe URL must be an http(s) address, got '{source.url}'")
+    try:
+        if source.kind is SourceKind.RENDER:
+            keyframe_media.check_render_keyframe(scene, frame, strip_name)
+        elif source.kind is SourceKind.STRIP:
+            if strip_name is None:
+                raise CaptureError("A strip keyframe needs the strip to take it from")
+            editor = scene.sequence_editor
+            if editor is None or compat.strip_collection(editor).get(strip_name) is None:
+                raise CaptureError(f"Strip '{strip_name}' is not on the timeline")
+            keyframe_media.check_strip_keyframe(scene, frame, strip_name)
+    except keyframe_media.KeyframeMediaError as error:
+        raise CaptureError(str(error)) from error
+
+
 def capture_transition_keyframes(
     scene: Scene,
     transition: Transition,
     first: KeyframeSource = KeyframeSource(),
     last: KeyframeSource = KeyframeSource(),
 ) -> tuple[CapturedKeyframe, CapturedKeyframe]:
-    """Keyframe A (the left strip's last frame) and keyframe B (the right strip's first frame)."""
-    captured = []
-    for side, frame, strip_name, source in (
+    """Keyframe A (the left strip's last frame) and keyframe B (the right strip's first frame).
+
+    Both are checked before either is rendered, so a mistake in the second costs no render.
+    """
+    sides = (
         ("First", transition.first_frame, transition.left_name, first),
         ("Last", transition.last_frame, transition.right_name, last),
-    ):
+    )
+    for side, frame, strip_name, source in sides:
+        try:
+            check_keyframe(scene, frame, source, strip_name, side)
+        except VeoError as error:
+            raise CaptureError(f"{side} keyframe: {error}") from error
+    captured = []
+    for side, frame, strip_name, source in sides:
         try:
             captured.append(capture_keyframe(scene, frame, source, strip_name))
         except VeoError as error:

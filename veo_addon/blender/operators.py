@@ -28,7 +28,7 @@ SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself take
 _SOURCE_ITEMS = [
     (SourceKind.RENDER.value, "Render", "The sequencer's output at that frame, as the preview shows it"),
     (SourceKind.STRIP.value, "Strip", "Only the strip's own picture at that frame"),
-    (SourceKind.FILE.value, "File", "A PNG or JPEG file"),
+    (SourceKind.FILE.value, "File", "A PNG, JPEG, TIFF or WebP file"),
     (SourceKind.URL.value, "URL", "An http(s) address the service fetches itself"),
 ]
 

@@ -516,7 +516,16 @@ def _request_image(
     if captured.url is not None:
         return ImageInput.from_url(captured.url, field_name=name)
     assert captured.data is not None
-    prepared = prepare_keyframe(captured.data, aspect, options.resolution, options.fit_method, what=name)
+    # The capture only read headers on the main thread; decoding happens here, so a file that
+    # turns out truncated fails the job before anything is sent, with the keyframe named.
+    side = "First" if name == "image" else "Last"
+    prepared = prepare_keyframe(
+        captured.data,
+        aspect,
+        options.resolution,
+        options.fit_method,
+        what=f"{side} keyframe ({captured.description})",
+    )
     return ImageInput.from_bytes(prepared.data, field_name=name)
 
 

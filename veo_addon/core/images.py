@@ -1,7 +1,9 @@
 """Keyframe images: read and sniff, fit to 16:9 or 9:16, scale to 720p/1080p, encode without metadata.
 
 Pure Python on Pillow (no bpy), so all of it can run in a worker thread while Blender stays
-responsive. Veo takes PNG or JPEG of at most 20 MB per keyframe.
+responsive. Veo takes PNG or JPEG of at most 20 MB per keyframe: that limit applies to what is
+sent. What is read may be PNG, JPEG, TIFF or WebP (and SGI, what a render capture hands over),
+of any colour mode and bit depth Pillow opens, up to `MAX_READ_BYTES` and `MAX_PIXELS`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from .errors import VeoError
 
@@ -20,6 +22,16 @@ from .request import MAX_IMAGE_BYTES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
+TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*")
+SGI_SIGNATURE = b"\x01\xda"
+
+# What is read, not what is sent: everything is scaled down and re-encoded under
+# MAX_IMAGE_BYTES before sending, so only memory bounds these. A file larger than this is no
+# keyframe anyone meant; the pixel limit is Pillow's own decompression-bomb threshold
+# (about 89 megapixels, a quarter gigabyte of RGB) held here so that another add-on changing
+# Pillow's global cannot lift it.
+MAX_READ_BYTES = 256 * 1024 * 1024
+MAX_PIXELS = 89_478_485
 
 _LETTERBOX_COLOUR = (0, 0, 0)
 _JPEG_QUALITIES = (95, 90, 85, 75, 60)
@@ -36,6 +48,19 @@ class ImageFormat(StrEnum):
     @property
     def mime_type(self) -> str:
         return f"image/{self.value}"
+
+
+class SourceFormat(StrEnum):
+    """What a keyframe may be read from; whatever it is, PNG or JPEG is what is sent."""
+
+    PNG = "PNG"
+    JPEG = "JPEG"
+    TIFF = "TIFF"
+    WEBP = "WebP"
+    SGI = "SGI"  # only as Blender's render intermediate, never as a file the user chose
+
+
+KEYFRAME_FILE_FORMATS = (SourceFormat.PNG, SourceFormat.JPEG, SourceFormat.TIFF, SourceFormat.WEBP)
 
 
 class AspectRatio(StrEnum):
@@ -87,6 +112,7 @@ def _describe_signature(data: bytes) -> str:
         b"II*\x00": "looks like TIFF",
         b"MM\x00*": "looks like TIFF",
         b"\x76\x2f\x31\x01": "looks like OpenEXR",
+        SGI_SIGNATURE: "looks like SGI",
     }
     for signature, description in known.items():
         if data.startswith(signature):
@@ -96,6 +122,38 @@ def _describe_signature(data: bytes) -> str:
     return "unrecognised content"
 
 
+def sniff_source_format(
+    data: bytes, what: str = "image", accepted: tuple[SourceFormat, ...] = KEYFRAME_FILE_FORMATS
+) -> SourceFormat:
+    """The format from the signature, if `accepted`; anything else is refused with a message naming it."""
+    found = _source_format(data)
+    if found is not None and found in accepted:
+        return found
+    if not data:
+        raise ImageError(f"{what} is empty")
+    listed = ", ".join(kind.value for kind in accepted)
+    raise ImageError(f"{what} is not a {_or_list(listed)} image ({_describe_signature(data)})")
+
+
+def _source_format(data: bytes) -> SourceFormat | None:
+    if data.startswith(PNG_SIGNATURE):
+        return SourceFormat.PNG
+    if data.startswith(JPEG_SIGNATURE):
+        return SourceFormat.JPEG
+    if data.startswith(TIFF_SIGNATURES):
+        return SourceFormat.TIFF
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return SourceFormat.WEBP
+    if data.startswith(SGI_SIGNATURE):
+        return SourceFormat.SGI
+    return None
+
+
+def _or_list(listed: str) -> str:
+    head, _, last = listed.rpartition(", ")
+    return f"{head} or {last}" if head else last
+
+
 def check_image_bytes(data: bytes, what: str = "image", max_bytes: int = MAX_IMAGE_BYTES) -> ImageFormat:
     """Refuse what Veo would refuse: not PNG/JPEG, over the size limit, or not decodable."""
     image_format = sniff_image_format(data, what)
@@ -103,38 +161,79 @@ def check_image_bytes(data: bytes, what: str = "image", max_bytes: int = MAX_IMA
         raise ImageError(
             f"{what} is {_megabytes(len(data))}; keyframe images must be {_megabytes(max_bytes)} or smaller"
         )
-    decode_image(data, what)
+    inspect_image(data, what)
     return image_format
 
 
-def read_image_file(path: str | Path, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
-    """The bytes of a PNG or JPEG keyframe file, checked; every failure is one clear line."""
+def check_image_path(path: str | Path) -> None:
+    """The cheap part of reading a keyframe file: that there is a file at `path`."""
+    file_path = Path(path)
+    if not file_path.exists():
+        raise ImageError(f"keyframe file '{file_path}' does not exist")
+    if not file_path.is_file():
+        raise ImageError(f"keyframe file '{file_path}' is not a file")
+
+
+def read_image_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
+    """The bytes of a keyframe file (PNG, JPEG, TIFF or WebP), checked; every failure is one clear line.
+
+    The file may be larger than what is sent: `prepare_keyframe` scales and re-encodes it.
+    """
     file_path = Path(path)
     what = f"keyframe file '{file_path}'"
-    if not file_path.exists():
-        raise ImageError(f"{what} does not exist")
-    if not file_path.is_file():
-        raise ImageError(f"{what} is not a file")
+    check_image_path(file_path)
     try:
         size = file_path.stat().st_size
         if size > max_bytes:
             raise ImageError(
-                f"{what} is {_megabytes(size)}; keyframe images must be {_megabytes(max_bytes)} or smaller"
+                f"{what} is {_megabytes(size)}; keyframe files are read up to {_megabytes(max_bytes)}"
             )
         data = file_path.read_bytes()
     except OSError as error:
         raise ImageError(f"{what} cannot be read: {error.strerror or error}") from error
-    check_image_bytes(data, what, max_bytes)
+    sniff_source_format(data, what)
+    inspect_image(data, what)
     return data
 
 
-def decode_image(data: bytes, what: str = "image") -> Image.Image:
-    """Decode fully (not just the header), so a truncated file fails here and not in the worker."""
+def inspect_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> None:
+    """What can be checked without decoding the pixels (which is the worker's job): the header,
+    the pixel count, and for PNG every chunk's checksum."""
+    image = _open_within_limits(data, what, max_pixels)
+    if image.format == "PNG":
+        try:
+            image.verify()
+        except (OSError, SyntaxError, ValueError) as error:
+            raise ImageError(f"{what} cannot be decoded: {error}") from error
+
+
+def decode_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode fully (not just the header), so a truncated file fails here with a clear line."""
+    image = _open_within_limits(data, what, max_pixels)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{what} cannot be decoded: {error}") from error
+    return image
+
+
+def _open_within_limits(data: bytes, what: str, max_pixels: int) -> Image.Image:
+    """The image with only its header read, refused when it has more pixels than `max_pixels`."""
     try:
         image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError:
+        # Pillow's own refusal, far over the limit, comes before the size can be asked.
+        raise ImageError(
+            f"{what} has far more pixels than the {max_pixels / 1e6:.0f} megapixels a keyframe image may have"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"{what} cannot be decoded: {error}") from error
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{what} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"keyframe images may have at most {max_pixels / 1e6:.0f} megapixels"
+        )
     return image
 
 
@@ -158,13 +257,62 @@ def target_size(aspect_ratio: AspectRatio | str, resolution: str) -> tuple[int, 
 def _to_rgb(image: Image.Image) -> Image.Image:
     # Apply the EXIF orientation first: stripping metadata would otherwise turn phone photos sideways.
     image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    if image.mode in ("I", "F") or image.mode.startswith("I;16"):
+        # Pillow's own conversion clips these to 0-255: a 16-bit grey would come out white.
+        return _high_depth_to_grey(image).convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
         # Transparent areas show as black in Blender's preview; keep them black here too.
         rgba = image.convert("RGBA")
         background = Image.new("RGB", rgba.size, _LETTERBOX_COLOUR)
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
-    return image.convert("RGB")
+    if image.mode == "LAB":
+        return ImageCms.applyTransform(image, _lab_to_srgb())  # type: ignore[return-value]
+    try:
+        return image.convert("RGB")
+    except ValueError as error:
+        raise ImageError(f"images in colour mode {image.mode} cannot be used: {error}") from error
+
+
+def _high_depth_to_grey(image: Image.Image) -> Image.Image:
+    """8-bit grey from a 16-bit, 32-bit integer or float image, scaled by the range of its kind.
+
+    16-bit modes span 0-65535. Mode I holds 32-bit integers, but what is stored in them varies
+    (16-bit TIFFs, 8-bit values saved by other tools): a TIFF's bits per sample says 16 when it
+    is, else the largest value tells 8, 16 or 31 bits. Float images are 0-1 (renders, scans)
+    unless their values show the 0-255 scale.
+    """
+    if image.mode == "F":
+        grey = image
+        scale = 255.0 if _largest_value(image) <= 1.0 else 1.0
+    else:
+        grey = image if image.mode == "I" else image.convert("I")
+        bits = 16 if image.mode.startswith("I;16") else _tiff_bits_per_sample(image)
+        if bits is None:
+            high = _largest_value(grey)
+            bits = 8 if high <= 255 else 16 if high <= 65535 else 31
+        scale = 255.0 / (2**bits - 1)
+    return grey.point(lambda value: value * scale + 0.5).convert("L")
+
+
+def _largest_value(image: Image.Image) -> float:
+    extrema = image.getextrema()
+    return float(extrema[1])  # type: ignore[arg-type]
+
+
+def _tiff_bits_per_sample(image: Image.Image) -> int | None:
+    """8 or 16 when a TIFF says so; None for 32 bits (its values decide) or another file type."""
+    tags = getattr(image, "tag_v2", None)
+    bits = tags.get(258) if tags is not None else None  # BitsPerSample
+    if isinstance(bits, tuple):
+        bits = bits[0] if bits else None
+    return bits if bits in (8, 16) else None
+
+
+def _lab_to_srgb() -> ImageCms.ImageCmsTransform:
+    return ImageCms.buildTransform(
+        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+    )
 
 
 def fit_image(
@@ -215,10 +363,11 @@ def prepare_keyframe(
 ) -> PreparedImage:
     """Read, fit, scale and encode one keyframe for the request (callable from any thread).
 
-    `aspect_ratio` is 16:9 or 9:16; the caller resolves "auto" from the scene's output shape with
-    `aspect_for_size` because only it knows the scene.
+    `data` is PNG, JPEG, TIFF, WebP or SGI (a render capture) of any size up to the read limits;
+    `max_bytes` bounds what comes out. `aspect_ratio` is 16:9 or 9:16; the caller resolves
+    "auto" from the scene's output shape with `aspect_for_size` because only it knows the scene.
     """
-    sniff_image_format(data, what)
+    sniff_source_format(data, what, (*KEYFRAME_FILE_FORMATS, SourceFormat.SGI))
     size = target_size(aspect_ratio, resolution)
     fitted = fit_image(decode_image(data, what), aspect_ratio, method, size)
     encoded, image_format = encode_image(fitted, max_bytes)

@@ -1,0 +1,152 @@
+"""How long a keyframe capture holds Blender's main thread, and what the worker does after it.
+
+Run with the bpy wheel's Python from the repository root:
+
+    .venv/blender50/bin/python tools/bench_capture.py [--runs 7] [--size 1920x1080] [--view AgX]
+
+Builds a scene with two image strips and a gap, then prints the median of several runs of:
+- two bare renders, with the sequencer cache dropped first (the old capture's settings dropped
+  it: assigning resolution_percentage does, even to its own value) and with the cache warm;
+- the old capture: each render written as PNG on the main thread, the cache dropped;
+- the new capture's whole main-thread part (render, write in the add-on's intermediate format,
+  read the bytes, restore), cache dropped and cache warm;
+- the worker's preparation of both keyframes for the request (decode, fit, encode).
+Figures only; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import bpy
+from PIL import Image, ImageFilter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from veo_addon.blender import capture, compat
+from veo_addon.blender.timeline import find_transition
+from veo_addon.core.images import prepare_keyframe
+
+
+def photo_like(size: tuple[int, int], seed: int) -> Image.Image:
+    """Smooth shapes with grain: compresses like a photograph, not like noise or a flat colour."""
+    width, height = size
+    small = Image.effect_noise((width // 60, height // 60), 90).convert("RGB")
+    shifted = Image.merge(
+        "RGB", [channel.rotate(seed * 40 + index * 90) for index, channel in enumerate(small.split())]
+    )
+    smooth = shifted.resize(size, Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(4))
+    grain = Image.effect_noise(size, 12).convert("RGB")
+    return Image.blend(smooth, grain, 0.15)
+
+
+def build_scene(folder: Path, size: tuple[int, int], view: str) -> tuple[bpy.types.Scene, object]:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    scene.render.resolution_x, scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+    scene.view_settings.view_transform = view
+    editor = compat.sequence_editor(scene, create=True)
+    strips = compat.strip_collection(editor)
+    made = []
+    for index, (name, start) in enumerate((("left", 1), ("right", 71))):
+        path = folder / f"{name}.png"
+        photo_like(size, index).save(path)
+        strip = strips.new_image(name=name, filepath=str(path), channel=1, frame_start=start)
+        compat.set_visible_duration(strip, 50)
+        made.append(strip)
+    return scene, find_transition(scene, made[0], made[1])
+
+
+def interleaved_medians(
+    actions: list[tuple[str, Callable[[], object], Callable[[], None]]], runs: int
+) -> list[tuple[str, float]]:
+    """Median milliseconds per action; the actions take turns, so a busy machine slows all alike."""
+    times: dict[str, list[float]] = {label: [] for label, _, _ in actions}
+    for _ in range(runs):
+        for label, action, before in actions:
+            before()
+            started = time.perf_counter()
+            action()
+            times[label].append(time.perf_counter() - started)
+    return [(label, statistics.median(times[label]) * 1000) for label, _, _ in actions]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--size", default="1920x1080")
+    parser.add_argument("--view", default="AgX", help="the view transform (factory default: AgX)")
+    parser.add_argument(
+        "--formats",
+        default=capture.RENDER_FILE_FORMAT,
+        help="Blender file formats to compare as the intermediate, comma separated (e.g. IRIS,BMP,TARGA_RAW)",
+    )
+    arguments = parser.parse_args(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])
+    size = tuple(int(part) for part in arguments.size.split("x"))
+    runs = arguments.runs
+
+    with tempfile.TemporaryDirectory() as folder:
+        scene, transition = build_scene(Path(folder), size, arguments.view)
+        frames = (transition.first_frame, transition.last_frame)
+
+        def drop_cache() -> None:
+            scene.render.resolution_percentage = 100  # any assignment drops the sequencer cache
+
+        def bare() -> None:
+            for frame in frames:
+                scene.frame_set(frame)
+                bpy.ops.render.render(write_still=False, scene=scene.name)
+
+        def capture_as(file_format: str) -> Callable[[], tuple]:
+            def run() -> tuple:
+                capture.RENDER_FILE_FORMAT = file_format
+                return capture.capture_transition_keyframes(scene, transition)
+
+            return run
+
+        chosen = capture.RENDER_FILE_FORMAT
+        bare()  # load the images once, as a user's session would have
+        keep_cache = lambda: None  # noqa: E731
+        actions = [
+            ("bare render x2, cache dropped", bare, drop_cache),
+            ("bare render x2, cache warm", bare, keep_cache),
+            ("old capture (PNG), main thread", capture_as("PNG"), drop_cache),
+        ]
+        actions += [
+            (f"new capture ({file_format}), main thread", capture_as(file_format), drop_cache)
+            for file_format in arguments.formats.split(",")
+        ]
+        # The capture no longer assigns settings that are already right, so a warm cache stays warm.
+        actions.append(
+            (f"new capture ({chosen}), cache warm", capture_as(chosen), keep_cache),
+        )
+        lines = interleaved_medians(actions, runs)
+        capture.RENDER_FILE_FORMAT = chosen
+        first, last = capture.capture_transition_keyframes(scene, transition)
+        preparations = [
+            (
+                f"worker: prepare both for {resolution}",
+                lambda resolution=resolution: [
+                    prepare_keyframe(captured.data, "16:9", resolution) for captured in (first, last)
+                ],
+                keep_cache,
+            )
+            for resolution in ("720p", "1080p")
+        ]
+        lines += interleaved_medians(preparations, max(3, runs // 2))
+
+    print(f"bpy {bpy.app.version_string}, {size[0]}x{size[1]}, view {arguments.view}, median of {runs} runs")
+    bare_ms = lines[0][1]
+    for label, milliseconds in lines:
+        print(f"  {label:42s} {milliseconds:7.1f} ms  ({milliseconds / bare_ms:.2f}x bare)")
+
+
+if __name__ == "__main__":
+    main()
