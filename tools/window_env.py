@@ -173,7 +173,9 @@ def _ensure_debootstrap() -> None:
     if shutil.which("debootstrap"):
         return
     if os.geteuid() != 0:
-        raise WindowEnvError("debootstrap is missing and only root can install it (apt-get install debootstrap)")
+        raise WindowEnvError(
+            "debootstrap is missing and only root can install it (apt-get install debootstrap)"
+        )
     log("installing debootstrap on the host")
     if subprocess.run(["apt-get", "install", "-y", "debootstrap"]).returncode != 0:
         _run_host(["apt-get", "update"], "apt-get update")
@@ -209,11 +211,8 @@ def build_root() -> None:
         install = ["apt-get", "install", "-y", "--no-install-recommends", *CHROOT_PACKAGES]
         _chroot_checked(partial, install, env, "apt-get install (chroot)")
         _chroot_checked(partial, ["apt-get", "clean"], env, "apt-get clean (chroot)")
-        present = subprocess.run(
-            ["chroot", str(partial), "dpkg-query", "-W", "-f", "${Package} ${Status}\\n", *FORBIDDEN_PACKAGES],
-            capture_output=True,
-            text=True,
-        ).stdout
+        query = ["dpkg-query", "-W", "-f", "${Package} ${Status}\\n", *FORBIDDEN_PACKAGES]
+        present = subprocess.run(["chroot", str(partial), *query], capture_output=True, text=True).stdout
     if "install ok installed" in present:
         raise WindowEnvError(f"the chroot pulled in a package the test must not have: {present.strip()}")
     partial.rename(root)
@@ -365,11 +364,15 @@ def window_command(script: Path, *script_args: str) -> list[str]:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=["ensure", "rebuild", "run", "window"])
     parser.add_argument("--bind", type=Path, action="append", default=[], help="folder to bind-mount")
     parser.add_argument("--timeout", type=float, default=600)
-    options, command = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    options, command = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
     args = parser.parse_args(options)
     try:
         if args.action in ("ensure", "rebuild"):

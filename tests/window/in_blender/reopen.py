@@ -40,6 +40,7 @@ def write_result() -> None:
 
 
 import httpx  # noqa: E402
+
 import veo_addon  # noqa: E402
 from veo_addon.blender import handlers, placement  # noqa: E402
 
@@ -163,7 +164,7 @@ PLAN = [
 
 def runner(index: int):
     def tick():
-        delay, function = PLAN[index]
+        function = PLAN[index][1]
         try:
             outcome = function()
         except Exception:
