@@ -106,6 +106,11 @@ def test_reopening_a_file_whose_clip_was_never_saved_inserts_it_once(
     assert result["final"]["clips"] == result["reinserted"]["clips"], seen
     assert result["final"]["dirty"] is True, seen
 
+    # Enabling the add-on in the open file (its enable-time pick-up) puts the clip in, once.
+    assert result["opened_without_addon"]["clips"] == [], seen
+    assert [clip[2:] for clip in result["enabled_settled"]["clips"]] == [GAP], seen
+    assert result["enabled_settled"]["dirty"] is True, seen
+
     assert highway.submit_count == 1, "reopening must never pay again"
 
 

@@ -9,6 +9,7 @@ step by step from timers once the window is up, as a user would:
   3. runs the pick-up paths once more and checks nothing is inserted twice,
   4. undoes the insertion and saves the file (the "undid it and saved" case),
   5. opens the file again and waits for the clip to go in again,
+  6. disables the add-on, opens the file, enables the add-on: the clip goes in once,
 and writes what it saw to RESULT.json after every step. A watchdog ends a hung run.
 """
 
@@ -59,7 +60,7 @@ def clip_strips() -> list:
 
 
 def job_states() -> list:
-    return [entry.state for scene in bpy.data.scenes for entry in scene.veo_jobs]
+    return [entry.state for scene in bpy.data.scenes for entry in getattr(scene, "veo_jobs", ())]
 
 
 def snapshot(name: str, **extra) -> None:
@@ -128,6 +129,16 @@ def step_save():
     bpy.ops.wm.save_mainfile()
 
 
+def step_unregister():
+    veo_addon.unregister()
+
+
+def step_register():
+    # Enabling the add-on in an open file: its one-shot pick-up timer does what a load would.
+    veo_addon.register()
+    state["since"] = time.monotonic()
+
+
 def step_quit():
     result["done"] = True
     write_result()
@@ -158,6 +169,11 @@ PLAN = [
     (0.0, open_file("after_reload")),
     (0.0, wait_for_clip("reinserted")),
     (1.0, lambda: snapshot("final")),
+    (0.2, step_unregister),
+    (0.2, open_file("opened_without_addon")),
+    (0.3, step_register),
+    (0.0, wait_for_clip("enabled_in_open_file")),
+    (1.0, lambda: snapshot("enabled_settled")),
     (0.2, step_quit),
 ]
 
