@@ -4,10 +4,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV = $(PYTHON) tools/venvs.py
 
-.PHONY: test lint test-blender50 test-blender42 server demo
+.PHONY: test lint test-blender50 test-blender42 test-window server demo
 
-## make test: lint, type-check, then the whole suite on Blender 5.0 and on 4.2 LTS
-test: lint test-blender50 test-blender42
+## make test: lint, type-check, the whole suite on Blender 5.0 and on 4.2 LTS, then the window tests
+test: lint test-blender50 test-blender42 test-window
 
 lint:
 	@py=$$($(VENV) lint) && \
@@ -20,6 +20,10 @@ test-blender50:
 
 test-blender42:
 	@py=$$($(VENV) blender42) && $$py -m pytest $(PYTEST_ARGS)
+
+## make test-window: Debian's Blender 4.3 in a real Xvfb window (root; builds its chroot once, docs/testing.md)
+test-window:
+	@py=$$($(VENV) blender50) && VEO_WINDOW_TESTS=1 $$py -m pytest tests/window $(PYTEST_ARGS)
 
 ## make server: the local Highway API server in the foreground (PORT=, GEN_SECONDS=, FAULTS=)
 server:

@@ -4,6 +4,13 @@ On load, a file adopts its jobs from the journal (also those the .blend never sa
 because Blender crashed or the user quit without saving) and, in the UI, picks up
 their work: poll, download, insert. In background mode nothing starts by itself:
 the script decides (`bpy.ops.veo.resume_jobs()`), since it must wait for the result.
+
+The load handler itself only copies journal records into the scene's job list (plain
+data). Inserting a clip runs operators (an undo step), and Blender crashes when that
+happens inside a file handler, so everything else waits for a one-shot timer that runs
+once the load is complete. That timer may run more than once (a load, and the add-on
+being enabled): it reads the jobs afresh each time, and `continue_job` leaves alone what
+is already on the timeline or running.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from .runtime import manager
 
 log = logging.getLogger(__name__)
 
+# Long enough for the load to have finished (the window is redrawn); short enough to be unnoticed.
+CONTINUE_DELAY = 0.1
+
 
 @persistent
 def on_load_post(*_args: object) -> None:
@@ -28,17 +38,35 @@ def on_load_post(*_args: object) -> None:
     except (OSError, VeoError) as error:
         log.warning("Veo jobs of this file could not be read from the journal: %s", error)
         return
-    if bpy.app.background or not pending:
+    if pending:
+        schedule_continue_jobs()
+
+
+def schedule_continue_jobs() -> None:
+    """Pick up the open file's unfinished jobs once Blender is back in its event loop."""
+    if bpy.app.background:
+        return  # timers never fire there; scripts call resume_jobs themselves
+    if not bpy.app.timers.is_registered(continue_open_file_jobs):
+        # Persistent: a timer registered while a file loads must survive that load.
+        bpy.app.timers.register(continue_open_file_jobs, first_interval=CONTINUE_DELAY, persistent=True)
+
+
+def continue_open_file_jobs() -> None:
+    """Resume polling, or insert the downloaded clip, for each job of the open file with work left."""
+    pending = [
+        (scene, job)
+        for scene in bpy.data.scenes
+        for job in jobstore.scene_jobs(scene)
+        if job.needs_insert or job.needs_resume
+    ]
+    if not pending:
         return
     try:
         settings = service_settings()
     except VeoError as error:
         log.warning("Veo jobs of this file were not resumed: %s", error)
         return
-    for job in pending:
-        scene = jobstore.find_job_scene(job.job_id)
-        if scene is None:
-            continue
+    for scene, job in pending:
         try:
             manager.continue_job(scene, job, settings)
         except VeoError as error:
@@ -46,8 +74,17 @@ def on_load_post(*_args: object) -> None:
 
 
 def pick_up_open_file() -> None:
-    """One-shot timer after the add-on is enabled: the same as opening the file."""
-    on_load_post()
+    """One-shot timer after the add-on is enabled: adopt the open file's jobs and continue them.
+
+    Not `file_opened()`: no file was opened, so jobs started in this session still belong here.
+    """
+    try:
+        pending = manager.adopt_from_journal()
+    except (OSError, VeoError) as error:
+        log.warning("Veo jobs of this file could not be read from the journal: %s", error)
+        return
+    if pending:
+        continue_open_file_jobs()
 
 
 @persistent
@@ -67,3 +104,5 @@ def unregister() -> None:
     ):
         while function in handlers:
             handlers.remove(function)
+    if bpy.app.timers.is_registered(continue_open_file_jobs):
+        bpy.app.timers.unregister(continue_open_file_jobs)

@@ -488,11 +488,16 @@ class JobManager:
         return claimed
 
     def continue_job(self, scene: bpy.types.Scene, job: Job, settings: ServiceSettings) -> bool:
-        """Whatever a job still needs: insert it if downloaded, else resume it."""
+        """Whatever a job still needs: insert it if downloaded, else resume it.
+
+        Safe to call again for the same job: a clip already on the timeline or a job already
+        running is left as it is. Runs operators (the undo step): never from a file handler.
+        """
         if self.is_running(job.job_id):
             return True
         if job.needs_insert:
-            self.insert(scene, job)
+            if not placement.job_on_timeline(scene, job.job_id):
+                self.insert(scene, job)
             return True
         return self.resume(job, settings)
 
