@@ -15,7 +15,7 @@ from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, timeline_snaps
 from veo_addon.blender import jobstore
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "veo_generate.py"
-GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": "42"}
+GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
 
 
 @pytest.fixture(scope="module")

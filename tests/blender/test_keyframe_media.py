@@ -25,7 +25,7 @@ from veo_addon.blender import capture, compat, jobstore
 from veo_addon.blender.capture import CaptureError, KeyframeSource, SourceKind
 from veo_addon.blender.timeline import find_transition
 
-GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": "42"}
+GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
 
 
 @pytest.fixture

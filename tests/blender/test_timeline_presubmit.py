@@ -16,7 +16,7 @@ from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.core.jobs import JobState
 
-GENERATE = {"prompt": "the red room dissolves into the blue room", "seed": "42"}
+GENERATE = {"prompt": "the red room dissolves into the blue room", "seed": 42}
 
 
 def shots(timeline: TimelineBuilder, right_start: int, left_channel: int = 1) -> None:
