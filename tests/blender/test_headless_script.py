@@ -25,6 +25,7 @@ from tests.blender.vse_helpers import BLUE, GREEN, RED, TimelineBuilder, set_fra
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "veo_generate.py"
+WORKER_IMPORTS_PROBE = Path(__file__).with_name("worker_imports_probe.py")
 DEMO = ROOT / "tools" / "demo.py"
 API_KEY = "sk-headless-test-3f9a1c"
 
@@ -63,7 +64,12 @@ def load_module(path: Path, name: str) -> ModuleType:
 
 
 def run_script(
-    blend: Path, base_url: str, user_dir: Path, *arguments: str, timeout: float = 180
+    blend: Path,
+    base_url: str,
+    user_dir: Path,
+    *arguments: str,
+    timeout: float = 180,
+    wrapper: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     environment = {
         **os.environ,
@@ -72,7 +78,15 @@ def run_script(
         "VEO_USER_DIR": str(user_dir),
     }
     return subprocess.run(
-        [sys.executable, str(SCRIPT), "--blend", str(blend), "--", *arguments],
+        [
+            sys.executable,
+            *([str(wrapper)] if wrapper else []),
+            str(SCRIPT),
+            "--blend",
+            str(blend),
+            "--",
+            *arguments,
+        ],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -218,6 +232,31 @@ def test_all_gaps_fills_each_gap(scene, timeline, highway, tmp_path):
     assert result.stdout.count("[veo] INSERTED job") == 2
     assert highway.submit_count == 2
     assert sorted((strip["start"], strip["end"]) for strip in movie_strips(blend)) == [(21, 41), (61, 91)]
+
+
+def test_workers_import_nothing_while_the_main_thread_renders(scene, timeline, highway, tmp_path):
+    """A worker importing a module while the main thread renders the next gap's keyframes crashed
+    the process (segfault, about one run in three): the main thread imports it all first."""
+    set_frame_rate(scene, "25")
+    timeline.image("a", 1, 1, 20, RED)
+    timeline.image("b", 1, 41, 20, GREEN)
+    timeline.image("c", 1, 91, 20, BLUE)
+    blend = save_edit(tmp_path / "three.blend")
+
+    result = run_script(
+        blend,
+        highway.base_url,
+        tmp_path / "user",
+        "--prompt",
+        "p",
+        "--all-gaps",
+        wrapper=WORKER_IMPORTS_PROBE,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    reported = [line for line in result.stdout.splitlines() if line.startswith("WORKER IMPORTS: ")]
+    assert len(reported) == 1, result.stdout
+    assert json.loads(reported[0].removeprefix("WORKER IMPORTS: ")) == []
 
 
 def test_named_strips_that_do_not_exist_fail_clearly(edit, highway, tmp_path):

@@ -36,6 +36,7 @@ from ..core.journal import Journal, normalise_blend_path
 from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from ..core.timing import FitMode
+from ..core.worker_imports import import_worker_modules
 from . import gaps, jobstore, placement, shared_task, timeline
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
 from .clips_folder import ensure_writable_folder
@@ -241,6 +242,9 @@ class JobManager:
             client_settings = dataclasses.replace(
                 client_settings, retry=self.retry_policy, submit_retry=self.retry_policy
             )
+
+        # Before any worker runs: a worker importing while the main thread renders can crash Blender.
+        import_worker_modules()
 
         def client_factory() -> HighwayClient:
             return HighwayClient(settings.api_key, settings.base_url, settings=client_settings)
