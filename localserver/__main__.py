@@ -14,7 +14,7 @@ import sys
 import threading
 
 from .faults import FaultSpecError
-from .server import LocalHighway
+from .http_server import LocalHighway
 
 
 def _interrupt(signum: int, frame: object) -> None:

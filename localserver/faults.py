@@ -167,6 +167,26 @@ class FaultPlan:
             self._faults.extend(faults)
         return faults
 
+    def add_objects(self, body: Any) -> None:
+        """Add faults given as JSON (the control endpoint's body): {"spec": "..."}, one fault object,
+        a list of them, or {"faults": [...]}. All or nothing: a bad fault adds none."""
+        if isinstance(body, dict) and "spec" in body:
+            self.add_spec(str(body["spec"]))
+            return
+        if isinstance(body, dict) and "faults" in body:
+            body = body["faults"]
+        items = body if isinstance(body, list) else [body]
+        parsed = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise FaultSpecError("each fault must be an object with endpoint, kind, nth, params")
+            params = dict(item.get("params") or {})
+            parsed.append((item.get("endpoint", ""), item.get("nth"), item.get("kind"), params))
+        for endpoint, nth, kind, params in parsed:
+            make_fault(endpoint, nth, kind or "", params)  # validate every fault before adding any
+        for endpoint, nth, kind, params in parsed:
+            self.add(endpoint, nth, kind, **params)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
