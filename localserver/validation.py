@@ -1,4 +1,12 @@
-"""Submit body validation, with the rules and defaults of the provider's page (spec/000_*.txt)."""
+"""Submit body validation, with the rules and defaults of the provider's page (see docs/protocol.md).
+
+Deliberately written again here rather than imported from the add-on (`veo_addon`). The local server
+is the oracle the add-on's tests are judged by, and an independent stand-in written from the
+protocol is a better oracle: were both sides to share one check, a mistake in it (a wrong duration
+rule, a missed size limit) would be made on both sides at once, and every test would pass while the
+real service refused the request. So this module imports nothing from `veo_addon`, and a changed
+rule is changed here from the protocol, not copied from the add-on's code.
+"""
 
 from __future__ import annotations
 
