@@ -20,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 from .faults import DELIVERY_KINDS, REFUSING_KINDS, TASK_KINDS, Fault, FaultSpecError
 from .responses import Response, error_response, fault_response, json_response
 from .service import MODEL, HighwayService
-from .validation import PERSON_GENERATION
 
 logger = logging.getLogger("localserver")
 
@@ -42,23 +41,10 @@ class LocalHighway(HighwayService):
         ttl_seconds: float = 3600,
         api_key: str | None = None,
         host: str = "127.0.0.1",
-        *,
-        base64_form: str = "any",
-        allowed_person_generation: tuple[str, ...] = PERSON_GENERATION,
-        ttl_as: str = "string",
-        audio_entries: bool = False,
-        encode_workers: int = 2,
+        **service_options: Any,
     ) -> None:
-        super().__init__(
-            gen_seconds,
-            ttl_seconds,
-            api_key,
-            base64_form=base64_form,
-            allowed_person_generation=allowed_person_generation,
-            ttl_as=ttl_as,
-            audio_entries=audio_entries,
-            encode_workers=encode_workers,
-        )
+        """`service_options`: the keyword-only settings of `HighwayService` (base64_form, ttl_as, ...)."""
+        super().__init__(gen_seconds, ttl_seconds, api_key, **service_options)
         self.host = host
         self.port = port
         self._httpd: _HighwayHTTPServer | None = None
