@@ -22,7 +22,7 @@ import bpy
 
 import veo_addon
 from veo_addon.blender import compat
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.core.jobs import PollPolicy

@@ -14,10 +14,10 @@ import pytest
 from tests.blender.conftest import SECRET_KEY
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, timeline_snapshot
 from veo_addon.blender import compat, jobstore
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.preferences import service_settings
+from veo_addon.blender.provenance import read_provenance
 from veo_addon.blender.runtime import GenerationOptions, manager
-from veo_addon.blender.timeline import read_provenance
 from veo_addon.core.jobs import Job, JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}

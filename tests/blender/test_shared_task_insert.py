@@ -14,7 +14,7 @@ import pytest
 
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder
 from veo_addon.blender import compat, jobstore
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.core.jobs import Job, JobState

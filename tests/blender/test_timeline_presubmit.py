@@ -12,7 +12,7 @@ import pytest
 from tests.blender.test_jobs_blender import jobs_in_scene, movie_strips, save
 from tests.blender.vse_helpers import BLUE, GREEN, RED, TimelineBuilder, timeline_snapshot
 from veo_addon.blender import compat, operators, runtime
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.core.jobs import JobState
 

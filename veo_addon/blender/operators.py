@@ -17,8 +17,9 @@ from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
 from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from . import cost_report, gaps, jobstore, placement, timeline
+from . import cost_report, gaps, jobstore, placement, presubmit
 from .capture import KeyframeSource, SourceKind
+from .channels import TimelineError
 from .preferences import service_settings
 from .runtime import GenerationOptions, manager
 
@@ -180,7 +181,7 @@ def _wait(jobs: list[Job]) -> list[Job]:
     return manager.wait_for([job.job_id for job in jobs])
 
 
-class VEO_OT_generate_transition(GenerationProperties, gaps.GapLimitProperties, bpy.types.Operator):
+class VEO_OT_generate_transition(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
     """Generate a Veo clip for the gap between two strips and put it in the gap"""
 
     bl_idname = "veo.generate_transition"
@@ -196,7 +197,7 @@ class VEO_OT_generate_transition(GenerationProperties, gaps.GapLimitProperties, 
         try:
             scene = scene_of(context)
             settings = self.settings_with_gap_limits(service_settings(context))
-            transition = placement.choose_transition(scene, self.left_strip, self.right_strip)
+            transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
             job, lines = manager.start_generation(scene, transition, self.generation_options(), settings)
         except VeoError as error:
             self.report({"ERROR"}, str(error))
@@ -204,7 +205,7 @@ class VEO_OT_generate_transition(GenerationProperties, gaps.GapLimitProperties, 
         return finish(self, _wait([job]), lines)
 
 
-class VEO_OT_fill_gaps(GenerationProperties, gaps.GapLimitProperties, bpy.types.Operator):
+class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
     """Generate a clip for every gap between strips on the timeline"""
 
     bl_idname = "veo.fill_gaps"
@@ -217,12 +218,12 @@ class VEO_OT_fill_gaps(GenerationProperties, gaps.GapLimitProperties, bpy.types.
         try:
             scene = scene_of(context)
             settings = self.settings_with_gap_limits(service_settings(context))
-            transitions = placement.find_all_transitions(scene)
+            transitions = gaps.find_all_transitions(scene)
             if not transitions:
-                raise timeline.TimelineError("There is no gap between strips on this timeline")
+                raise TimelineError("There is no gap between strips on this timeline")
             options = self.generation_options()
             # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
-            plan = gaps.plan_fill(scene, transitions, options, settings)
+            plan = presubmit.plan_fill(scene, transitions, options, settings)
             for skipped in plan.skipped:
                 self.announce("WARNING", skipped.line())
             if not plan.to_fill:

@@ -37,10 +37,12 @@ from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from ..core.timing import FitMode
 from ..core.worker_imports import import_worker_modules
-from . import gaps, jobstore, placement, shared_task, timeline
+from . import jobstore, placement, presubmit, shared_task
 from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
+from .channels import TimelineError
 from .clips_folder import ensure_writable_folder
 from .cost_report import Estimate
+from .gaps import Transition
 from .preferences import ServiceSettings, user_folder
 
 log = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ class GenerationOptions:
     make_room: bool = False
     force_new: bool = False
 
-    def duration_for(self, transition: timeline.Transition) -> int:
+    def duration_for(self, transition: Transition) -> int:
         if self.duration == "auto":
             return transition.gap.auto_duration_seconds(self.resolution)
         return int(self.duration)
@@ -144,7 +146,7 @@ class JobManager:
     def start_generation(
         self,
         scene: bpy.types.Scene,
-        transition: timeline.Transition,
+        transition: Transition,
         options: GenerationOptions,
         settings: ServiceSettings,
     ) -> tuple[Job, list[str]]:
@@ -159,12 +161,12 @@ class JobManager:
         if not settings.api_key:
             raise missing_key_error()
         if transition.is_adjacent and not options.make_room:
-            raise timeline.TimelineError(
+            raise TimelineError(
                 f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
                 'turn on "make room" to push the right side along'
             )
         # Gap limits and the insertion's channels and moves, checked before anything is paid for.
-        gaps.check_before_submit(scene, transition, duration, options, settings.gap_limits)
+        presubmit.check_before_submit(scene, transition, duration, options, settings.gap_limits)
         aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
         clips_dir, warning = self.clips_folder(settings)  # a clip that cannot be saved is paid for nothing
         first, last = capture_transition_keyframes(
