@@ -1,4 +1,4 @@
-"""Operators: collect context, call the runtime, report.
+"""Operators: collect context, call the layer below (plan a generation, the job manager), report.
 
 In the UI a generation runs in the background (a timer applies results). In background
 mode (`blender -b`, where timers never fire) the same operators block until their jobs
@@ -17,11 +17,13 @@ from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
 from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from . import cost_report, gaps, jobstore, placement, presubmit
+from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit
 from .capture import KeyframeSource, SourceKind
 from .channels import TimelineError
+from .generation import plan_generation
+from .generation_options import GenerationOptions
+from .jobmanager import manager, print_line
 from .preferences import service_settings
-from .runtime import GenerationOptions, manager
 
 RANDOM_SEED = -1
 SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1
@@ -135,6 +137,12 @@ def parse_seed(value: int) -> int | None:
     return value
 
 
+def refuse(operator: bpy.types.Operator, error: VeoError) -> OperatorResult:
+    """The one-line refusal as an error report."""
+    operator.report({"ERROR"}, str(error))
+    return {"CANCELLED"}
+
+
 def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
     """Report what happened; in background mode this is after the jobs ended."""
     estimated = [(job, estimate) for job in jobs if (estimate := manager.estimate(job.job_id)) is not None]
@@ -177,8 +185,9 @@ def summary_line(job: Job) -> str:
 def _wait(jobs: list[Job]) -> list[Job]:
     if not bpy.app.background:
         return jobs
-    manager.on_line = lambda line: print(line, flush=True)
-    return manager.wait_for([job.job_id for job in jobs])
+    # Blocking, the progress lines are the only sign of life: they go to stdout, whoever listened before.
+    with manager.lines_to(print_line):
+        return manager.wait_for([job.job_id for job in jobs])
 
 
 class VEO_OT_generate_transition(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
@@ -198,11 +207,11 @@ class VEO_OT_generate_transition(GenerationProperties, presubmit.GapLimitPropert
             scene = scene_of(context)
             settings = self.settings_with_gap_limits(service_settings(context))
             transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
-            job, lines = manager.start_generation(scene, transition, self.generation_options(), settings)
+            plan = plan_generation(scene, transition, self.generation_options(), settings)
+            job = manager.start(plan)
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        return finish(self, _wait([job]), lines)
+            return refuse(self, error)
+        return finish(self, _wait([job]), list(plan.warnings))
 
 
 class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
@@ -230,9 +239,9 @@ class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.t
                 raise VeoError(plan.cost_line())
             self.announce("INFO", plan.cost_line())
             for transition, _duration in plan.to_fill:
-                job, job_lines = manager.start_generation(scene, transition, options, settings)
-                jobs.append(job)
-                lines.extend(job_lines)
+                planned = plan_generation(scene, transition, options, settings)
+                jobs.append(manager.start(planned))
+                lines.extend(planned.warnings)
         except VeoError as error:
             self.report({"ERROR"}, str(error))
             if not jobs:
@@ -296,13 +305,11 @@ class VEO_OT_resume_jobs(JobIdOperand, bpy.types.Operator):
                     if manager.continue_job(scene, job, settings):
                         jobs.append(job)
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         if not jobs:
             self.report({"INFO"}, "No unfinished job in this file")
             return {"FINISHED"}
-        finished = _wait(jobs) if bpy.app.background else jobs
-        return finish(self, finished, [])
+        return finish(self, _wait(jobs), [])
 
 
 class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
@@ -315,8 +322,7 @@ class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
         try:
             job_id = self.known_job_id()
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         if not manager.stop(job_id):
             self.report({"WARNING"}, f"Job {job_id[:8]} is not running")
             return {"CANCELLED"}
@@ -334,8 +340,7 @@ class VEO_OT_forget_job(JobIdOperand, bpy.types.Operator):
         try:
             job_id = self.known_job_id()
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         manager.forget(job_id)
         self.report({"INFO"}, f"Forgot job {job_id[:8]}")
         return {"FINISHED"}
@@ -353,11 +358,10 @@ class VEO_OT_adopt_job(JobIdOperand, bpy.types.Operator):
             if not bpy.data.filepath:
                 raise VeoError("Save this file first: the job is claimed by the file it goes into")
             scene = scene_of(context)
-            job = manager.adopt(job_id, scene)
+            job = journal_sync.adopt(manager.journal, job_id, scene)
             manager.continue_job(scene, job, service_settings(context))
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         return finish(self, _wait([job]), [])
 
 

@@ -2,7 +2,7 @@
 which gaps are skipped, why, and what the rest will cost.
 
 The rules themselves are in `core.gap_rules` (pure Python) and `insertion_plan`; this module
-joins them to the operators (their limit properties) and to `start_generation`.
+joins them to the operators (their limit properties) and to `generation.plan_generation`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from .gaps import Transition
 from .insertion_plan import InsertionPlan, plan_insertion
 
 if TYPE_CHECKING:
+    from .generation_options import GenerationOptions
     from .preferences import ServiceSettings
-    from .runtime import GenerationOptions
 
 # Operator values meaning "whatever the preferences say".
 USE_PREFERENCE_MIN_GAP = -1.0
