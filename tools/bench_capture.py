@@ -30,7 +30,7 @@ from PIL import Image, ImageFilter
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from veo_addon.blender import capture, compat
-from veo_addon.blender.timeline import find_transition
+from veo_addon.blender.gaps import find_transition
 from veo_addon.core.images import prepare_keyframe
 
 

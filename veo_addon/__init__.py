@@ -23,12 +23,12 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .blender import handlers, jobstore, operators, preferences, runtime
+    from .blender import handlers, jobmanager, jobstore, operators, preferences
 
     # Workers of a disabled add-on would poll on with nobody to apply their results; their
     # jobs stay in the journal and resume when the add-on is enabled again.
-    runtime.manager.stop_all()
-    runtime.unregister_pump_timer()
+    jobmanager.manager.stop_all()
+    jobmanager.unregister_pump_timer()
     handlers.unregister()
     jobstore.unregister_properties()
     for cls in reversed((*preferences.classes, *jobstore.classes, *operators.classes)):

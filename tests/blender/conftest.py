@@ -67,7 +67,7 @@ def veo(highway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: igno
     if not _registered:
         veo_addon.register()
         _registered = True
-    from veo_addon.blender.runtime import manager
+    from veo_addon.blender.jobmanager import manager
     from veo_addon.core.client import RetryPolicy
     from veo_addon.core.jobs import PollPolicy
 

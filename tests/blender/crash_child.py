@@ -22,9 +22,11 @@ import bpy
 
 import veo_addon
 from veo_addon.blender import compat
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
+from veo_addon.blender.generation import plan_generation
+from veo_addon.blender.generation_options import GenerationOptions
+from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.core.jobs import PollPolicy
 
 
@@ -47,8 +49,8 @@ def start(action: str, blend: Path) -> None:
     if action != "start-never-saved":
         bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     options = GenerationOptions(prompt="red to blue", duration="4", seed=7)
-    job, _ = manager.start_generation(
-        scene, choose_transition(scene, "Left", "Right"), options, service_settings()
+    job = manager.start(
+        plan_generation(scene, choose_transition(scene, "Left", "Right"), options, service_settings())
     )
     while True:
         manager.pump()

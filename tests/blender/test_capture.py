@@ -25,7 +25,7 @@ from tests.blender.vse_helpers import (
 )
 from veo_addon.blender import capture, compat
 from veo_addon.blender.capture import CaptureError, KeyframeSource, SourceKind
-from veo_addon.blender.timeline import find_transition
+from veo_addon.blender.gaps import find_transition
 from veo_addon.core.images import MAX_READ_BYTES
 
 IS_5 = bpy.app.version >= (5, 0, 0)

@@ -11,9 +11,11 @@ import pytest
 
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, timeline_snapshot
 from veo_addon.blender import clips_folder, jobstore
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
+from veo_addon.blender.generation import plan_generation
+from veo_addon.blender.generation_options import GenerationOptions
+from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.core.jobs import JobState
 
 GENERATE = {"left_strip": "Left", "right_strip": "Right", "prompt": "red to blue", "duration": "4", "seed": 3}
@@ -71,8 +73,8 @@ def test_resume_says_what_is_wrong_with_the_clips_folder_and_keeps_the_task(  # 
     scene = timeline.scene
     two_shots(timeline, tmp_path)
     options = GenerationOptions(prompt="red to blue", duration="4", seed=3)
-    job, _ = manager.start_generation(
-        scene, choose_transition(scene, "Left", "Right"), options, service_settings()
+    job = manager.start(
+        plan_generation(scene, choose_transition(scene, "Left", "Right"), options, service_settings())
     )
     deadline = time.monotonic() + 30
     while not (manager.current_job(job.job_id) or job).task_id and time.monotonic() < deadline:

@@ -14,10 +14,12 @@ import pytest
 from tests.blender.conftest import SECRET_KEY
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, timeline_snapshot
 from veo_addon.blender import compat, jobstore
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
+from veo_addon.blender.generation import plan_generation
+from veo_addon.blender.generation_options import GenerationOptions
+from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.blender.runtime import GenerationOptions, manager
-from veo_addon.blender.timeline import read_provenance
+from veo_addon.blender.provenance import read_provenance
 from veo_addon.core.jobs import Job, JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
@@ -50,9 +52,8 @@ def start_job(scene: bpy.types.Scene, **overrides: object) -> Job:
 
 def start_job_with_lines(scene: bpy.types.Scene, **overrides: object) -> tuple[Job, list[str]]:
     options = GenerationOptions(prompt=GENERATE["prompt"], duration="4", seed=42, **overrides)  # type: ignore[arg-type]
-    return manager.start_generation(
-        scene, choose_transition(scene, "Left", "Right"), options, service_settings()
-    )
+    plan = plan_generation(scene, choose_transition(scene, "Left", "Right"), options, service_settings())
+    return manager.start(plan), list(plan.warnings)
 
 
 def wait_for_task_id(job_id: str) -> Job:

@@ -23,7 +23,7 @@ from tests.blender.vse_helpers import (
 )
 from veo_addon.blender import capture, compat, jobstore
 from veo_addon.blender.capture import CaptureError, KeyframeSource, SourceKind
-from veo_addon.blender.timeline import find_transition
+from veo_addon.blender.gaps import find_transition
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
 

@@ -15,9 +15,11 @@ import bpy
 
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder
 from veo_addon.blender import compat, handlers, jobstore
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
+from veo_addon.blender.generation import plan_generation
+from veo_addon.blender.generation_options import GenerationOptions
+from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.core.jobs import JobState
 
 
@@ -34,7 +36,7 @@ def reopen_a_file_whose_clip_was_never_saved(timeline: TimelineBuilder, tmp_path
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
     options = GenerationOptions(prompt="red dissolves into blue", duration="4", seed=42)
     transition = choose_transition(timeline.scene, "Left", "Right")
-    job, _ = manager.start_generation(timeline.scene, transition, options, service_settings())
+    job = manager.start(plan_generation(timeline.scene, transition, options, service_settings()))
     [done] = manager.wait_for([job.job_id])
     assert done.state is JobState.INSERTED and len(movie_strips()) == 1
     bpy.ops.wm.open_mainfile(filepath=str(blend))

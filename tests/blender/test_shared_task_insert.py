@@ -14,9 +14,11 @@ import pytest
 
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder
 from veo_addon.blender import compat, jobstore
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender.gaps import choose_transition
+from veo_addon.blender.generation import plan_generation
+from veo_addon.blender.generation_options import GenerationOptions
+from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.core.jobs import Job, JobState
 
 PROMPT = "the red room dissolves into the blue room"
@@ -93,8 +95,8 @@ def test_both_jobs_running_together_still_insert_one_clip(  # type: ignore[no-un
 
     options = GenerationOptions(prompt=PROMPT, duration="4", seed=42)
     scene = bpy.context.scene
-    second, _ = manager.start_generation(
-        scene, choose_transition(scene, "Left", "Right"), options, service_settings()
+    second = manager.start(
+        plan_generation(scene, choose_transition(scene, "Left", "Right"), options, service_settings())
     )
     assert manager.resume(first, service_settings())  # the UI resumes the first one meanwhile
     manager.wait_for([first.job_id, second.job_id])
@@ -127,8 +129,8 @@ def test_a_twin_still_downloading_when_the_clip_goes_in_is_stopped_and_stays_sha
 
     options = GenerationOptions(prompt=PROMPT, duration="4", seed=42)
     scene = bpy.context.scene
-    second, _ = manager.start_generation(
-        scene, choose_transition(scene, "Left", "Right"), options, service_settings()
+    second = manager.start(
+        plan_generation(scene, choose_transition(scene, "Left", "Right"), options, service_settings())
     )
     manager.resume(first, service_settings())
     manager.wait_for([first.job_id, second.job_id])

@@ -14,7 +14,8 @@ from tests.blender.test_timeline_insert import (
 )
 from tests.blender.vse_helpers import BLUE, RED, load_png, mean_difference, solid
 from veo_addon.blender import capture, compat
-from veo_addon.blender.timeline import find_transition, insert_clip
+from veo_addon.blender.gaps import find_transition
+from veo_addon.blender.insert import insert_clip
 from veo_addon.core.timing import FitMode
 
 NTSC = {"23.976": 24, "29.97": 30, "59.94": 60}

@@ -7,9 +7,9 @@ from fractions import Fraction
 import pytest
 
 from tests.blender.vse_helpers import BLUE, GREEN, RED, set_frame_rate, solid, timeline_snapshot
-from veo_addon.blender import compat
-from veo_addon.blender import timeline as timeline_module
-from veo_addon.blender.timeline import TimelineError, find_transition, find_transition_at_frame
+from veo_addon.blender import compat, gaps
+from veo_addon.blender.channels import TimelineError
+from veo_addon.blender.gaps import find_transition, find_transition_at_frame
 
 
 def test_between_two_strips_in_either_order(scene, timeline):
@@ -107,10 +107,10 @@ def test_selection_two_strips_or_playhead(scene, timeline):
     for strip in compat.top_level_strips(scene):
         strip.select = False
     scene.frame_current = 60
-    assert timeline_module.find_transition_from_selection(scene).left_name == "left"
+    assert gaps.find_transition_from_selection(scene).left_name == "left"
     left.select = right.select = True
     scene.frame_current = 1  # the selection wins over the playhead
-    assert timeline_module.find_transition_from_selection(scene).right_name == "right"
+    assert gaps.find_transition_from_selection(scene).right_name == "right"
 
 
 def test_refuses_one_strip_only(scene, timeline):
@@ -120,7 +120,7 @@ def test_refuses_one_strip_only(scene, timeline):
     only.select = True
     before = timeline_snapshot(scene)
     with pytest.raises(TimelineError, match=r"^Select exactly two strips .*selected: 'only'$"):
-        timeline_module.find_transition_from_selection(scene)
+        gaps.find_transition_from_selection(scene)
     only.select = False
     with pytest.raises(TimelineError, match=r"^No strip starts after frame 60"):
         find_transition_at_frame(scene, 60)
@@ -158,4 +158,4 @@ def test_refresh_notices_a_deleted_strip(scene, timeline):
     transition = find_transition(scene, left, right)
     timeline.strips.remove(right)
     with pytest.raises(TimelineError, match=r"^Strip 'right' is no longer on the timeline$"):
-        timeline_module.refresh_transition(scene, transition)
+        gaps.refresh_transition(scene, transition)

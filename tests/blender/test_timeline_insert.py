@@ -25,9 +25,12 @@ from tests.blender.vse_helpers import (
     solid,
     timeline_snapshot,
 )
-from veo_addon.blender import capture, compat
+from veo_addon.blender import capture, compat, takes
 from veo_addon.blender import timeline as vse_timeline
-from veo_addon.blender.timeline import ClipProvenance, TimelineError, Transition, find_transition, insert_clip
+from veo_addon.blender.channels import TimelineError
+from veo_addon.blender.gaps import Transition, find_transition
+from veo_addon.blender.insert import insert_clip
+from veo_addon.blender.provenance import ClipProvenance, read_provenance
 from veo_addon.core.timing import FitMode, SpeedControl
 
 IS_5 = bpy.app.version >= (5, 0, 0)
@@ -217,7 +220,7 @@ def test_sound_strip_has_the_clips_range(scene, timeline):
     assert sound.type == "SOUND"
     assert (compat.visible_start(sound), compat.visible_end(sound)) == (51, 151)
     assert sound.channel > inserted.live.clip_channel
-    assert vse_timeline.read_provenance(sound)["veo_role"] == "sound"
+    assert read_provenance(sound)["veo_role"] == "sound"
     assert not inserted.warnings
 
 
@@ -272,20 +275,20 @@ def test_takes_are_muted_above_and_swappable(scene, timeline):
     assert channels == sorted(channels) and channels[0] == 1
     strips = timeline.strips
     assert [strips[take.clip_name].mute for take in inserted.takes] == [False, True, True]
-    assert vse_timeline.live_take(scene, inserted.group) == 0
+    assert takes.live_take(scene, inserted.group) == 0
     assert mean_difference(render(scene, 146), solid(BLUE)) <= FRAME_TOLERANCE
 
-    vse_timeline.set_live_take(scene, inserted.group, 2)
+    takes.set_live_take(scene, inserted.group, 2)
     assert [strips[take.clip_name].mute for take in inserted.takes] == [True, True, False]
-    assert vse_timeline.live_take(scene, inserted.group) == 2
+    assert takes.live_take(scene, inserted.group) == 2
     assert mean_difference(render(scene, 146), solid(YELLOW)) <= FRAME_TOLERANCE
 
-    group_of_second = vse_timeline.take_group_of(strips[inserted.takes[1].clip_name])
+    group_of_second = takes.take_group_of(strips[inserted.takes[1].clip_name])
     assert group_of_second == inserted.group
-    vse_timeline.set_live_take(scene, group_of_second, 1)
+    takes.set_live_take(scene, group_of_second, 1)
     assert mean_difference(render(scene, 146), solid(GREEN)) <= FRAME_TOLERANCE
     with pytest.raises(TimelineError, match=r"^There is no take 4; the takes are 1, 2, 3$"):
-        vse_timeline.set_live_take(scene, inserted.group, 3)
+        takes.set_live_take(scene, inserted.group, 3)
 
 
 def test_takes_mute_their_speed_effects_too(scene, timeline):
@@ -294,7 +297,7 @@ def test_takes_mute_their_speed_effects_too(scene, timeline):
     inserted = insert_clip(scene, gap.transition, clips, PROVENANCE)
     second = inserted.takes[1]
     assert timeline.strips[second.speed_name].mute
-    vse_timeline.set_live_take(scene, inserted.group, 1)
+    takes.set_live_take(scene, inserted.group, 1)
     assert not timeline.strips[second.speed_name].mute
     assert timeline.strips[inserted.takes[0].speed_name].mute
     assert mean_difference(render(scene, 150), solid(GREEN)) <= FRAME_TOLERANCE
@@ -305,7 +308,7 @@ def test_custom_properties_record_what_made_the_clip(scene, timeline):
     inserted = insert_clip(scene, gap.transition, [gap.clip(), gap.clip("second")], PROVENANCE)
     for take in inserted.takes:
         for name in (take.clip_name, take.speed_name):
-            properties = vse_timeline.read_provenance(timeline.strips[name])
+            properties = read_provenance(timeline.strips[name])
             assert properties["veo_task_id"] == "task-123"
             assert properties["veo_prompt"] == PROVENANCE.prompt
             assert properties["veo_negative_prompt"] == "text, watermark"
@@ -322,9 +325,9 @@ def test_custom_properties_record_what_made_the_clip(scene, timeline):
             assert request["enhance_prompt"] in (True, 1)
             assert request["seed"] == "4000000000"
             assert "negative_prompt" not in request  # None is left out
-        assert vse_timeline.read_provenance(timeline.strips[take.clip_name])["veo_role"] == "clip"
-        assert vse_timeline.read_provenance(timeline.strips[take.speed_name])["veo_role"] == "speed"
-    assert vse_timeline.read_provenance(timeline.strips["left"]) == {}
+        assert read_provenance(timeline.strips[take.clip_name])["veo_role"] == "clip"
+        assert read_provenance(timeline.strips[take.speed_name])["veo_role"] == "speed"
+    assert read_provenance(timeline.strips["left"]) == {}
 
 
 def test_clip_path_is_relative_once_the_blend_is_saved(scene, timeline, tmp_path):

@@ -8,8 +8,10 @@ from PIL import Image
 
 from tests.blender.vse_helpers import BLUE, GREEN, RED, YELLOW, load_png, mean_difference, set_frame_rate
 from veo_addon.blender import capture, compat
-from veo_addon.blender import timeline as vse_timeline
-from veo_addon.blender.timeline import ClipProvenance, find_transition, insert_clip
+from veo_addon.blender.gaps import find_transition
+from veo_addon.blender.insert import insert_clip
+from veo_addon.blender.provenance import ClipProvenance, read_provenance
+from veo_addon.blender.takes import set_live_take
 from veo_addon.core.client import HighwayClient
 from veo_addon.core.images import prepare_keyframe
 from veo_addon.core.request import GenerationRequest, ImageInput
@@ -69,13 +71,13 @@ def test_clip_from_the_local_server_fills_the_gap(scene, timeline, highway, tmp_
     assert (inserted.live.sound_name is not None) == IS_5
     movie = timeline.strips[inserted.live.clip_name]
     assert (compat.visible_start(movie), compat.visible_end(movie)) == (51, 151)
-    assert vse_timeline.read_provenance(movie)["veo_task_id"] == task_id
+    assert read_provenance(movie)["veo_task_id"] == task_id
 
     # The 1280x720 clip is scaled to the 320x180 output: its ends look like the keyframes.
     tolerance = 8.0
     assert mean_difference(load_png(capture.render_frame(scene, 51)), load_png(first.data)) <= tolerance
     assert mean_difference(load_png(capture.render_frame(scene, 150)), load_png(last.data)) <= tolerance
-    vse_timeline.set_live_take(scene, inserted.group, 1)
+    set_live_take(scene, inserted.group, 1)
     assert mean_difference(load_png(capture.render_frame(scene, 150)), load_png(last.data)) <= tolerance
 
 

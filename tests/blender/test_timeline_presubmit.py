@@ -11,8 +11,9 @@ import pytest
 
 from tests.blender.test_jobs_blender import jobs_in_scene, movie_strips, save
 from tests.blender.vse_helpers import BLUE, GREEN, RED, TimelineBuilder, timeline_snapshot
-from veo_addon.blender import compat, operators, runtime
-from veo_addon.blender.placement import choose_transition
+from veo_addon.blender import compat, generation, jobmanager, operators
+from veo_addon.blender.gaps import choose_transition
+from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.preferences import service_settings
 from veo_addon.core.jobs import JobState
 
@@ -33,7 +34,7 @@ def no_capture(monkeypatch):
     def capture(*args, **kwargs):
         raise AssertionError("the keyframes were captured although the request is refused")
 
-    monkeypatch.setattr(runtime, "capture_transition_keyframes", capture)
+    monkeypatch.setattr(generation, "capture_transition_keyframes", capture)
 
 
 def assert_refused(veo, timeline, message: str, **arguments) -> None:
@@ -193,14 +194,16 @@ def test_a_retimed_job_says_its_sound_was_left_out(veo, timeline: TimelineBuilde
     veo.gen_seconds = 1
     shots(timeline, 151)  # 100 frames: real time, so the sound is wanted
     save(tmp_path / "edit.blend")
-    job, _ = runtime.manager.start_generation(
-        timeline.scene,
-        choose_transition(timeline.scene, "Left", "Right"),
-        runtime.GenerationOptions(prompt="p", duration="4", seed=1, generate_audio=True),
-        service_settings(),
+    job = jobmanager.manager.start(
+        generation.plan_generation(
+            timeline.scene,
+            choose_transition(timeline.scene, "Left", "Right"),
+            GenerationOptions(prompt="p", duration="4", seed=1, generate_audio=True),
+            service_settings(),
+        )
     )
     timeline.scene.render.fps = 50  # the same 100 frames now last 2 s: the 4 s clip plays at 2x
-    [done] = runtime.manager.wait_for([job.job_id])
+    [done] = jobmanager.manager.wait_for([job.job_id])
     assert done.state is JobState.INSERTED, done.message
     assert "The clip's sound was left out: the picture is retimed to" in done.message
     assert [s.type for s in compat.top_level_strips(timeline.scene)].count("SOUND") == 0

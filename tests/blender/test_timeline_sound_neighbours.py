@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests.blender.vse_helpers import BLUE, RED, solid, timeline_snapshot
-from veo_addon.blender import compat, placement
-from veo_addon.blender import timeline as vse_timeline
-from veo_addon.blender.timeline import TimelineError
+from veo_addon.blender import compat, gaps
+from veo_addon.blender.channels import TimelineError
 
 
 @dataclass
@@ -63,10 +62,10 @@ def test_naming_a_sound_strip_says_it_has_no_picture(scene, timeline, add_sound)
         TimelineError,
         match=r"^Strip 'music' is a sound strip, which has no picture to take a keyframe from; pick the",
     ):
-        vse_timeline.find_transition(scene, music, right)
+        gaps.find_transition(scene, music, right)
     if not isinstance(music, StandInSound):  # by name, as --left/--right do it
         with pytest.raises(TimelineError, match="'music' is a sound strip"):
-            placement.choose_transition(scene, "music", "right")
+            gaps.choose_transition(scene, "music", "right")
     assert timeline_snapshot(scene) == before
 
 
@@ -77,16 +76,16 @@ def test_playhead_beside_only_sound_strips_says_they_have_no_picture(scene, time
         TimelineError,
         match=r"^Only sound strips \('voice'\) end at or before frame 70, and sound strips have no picture; ",
     ):
-        vse_timeline.find_transition_at_frame(scene, 70)
+        gaps.find_transition_at_frame(scene, 70)
     timeline.color("left", 1, 1, 50, RED)
     add_sound("outro", 2, 120, 40)
     with pytest.raises(
         TimelineError, match=r"^Only sound strips \('outro'\) start after frame 115, and sound"
     ):
-        vse_timeline.find_transition_at_frame(scene, 115)
+        gaps.find_transition_at_frame(scene, 115)
     # Without any sound strip the message is the plain one.
     with pytest.raises(TimelineError, match=r"^No strip starts after frame 200; put the playhead"):
-        vse_timeline.find_transition_at_frame(scene, 200)
+        gaps.find_transition_at_frame(scene, 200)
 
 
 def test_selected_sound_strips_say_they_have_no_picture(scene, timeline, add_sound):
@@ -99,10 +98,10 @@ def test_selected_sound_strips_say_they_have_no_picture(scene, timeline, add_sou
     with pytest.raises(
         TimelineError, match=r"^Strips 'music', 'voice' are sound strips, which have no picture to take"
     ):
-        vse_timeline.find_transition_from_selection(scene)
+        gaps.find_transition_from_selection(scene)
     left.select = True
     with pytest.raises(
         TimelineError,
         match=r"selected: 'left' \(and sound strips, which have no picture: 'music', 'voice'\)$",
     ):
-        vse_timeline.find_transition_from_selection(scene)
+        gaps.find_transition_from_selection(scene)

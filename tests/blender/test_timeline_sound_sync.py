@@ -8,7 +8,7 @@ import pytest
 
 from tests.blender.test_timeline_insert import PROVENANCE, build_gap
 from veo_addon.blender import compat
-from veo_addon.blender.timeline import insert_clip
+from veo_addon.blender.insert import insert_clip
 
 HAS_AUDIO = bpy.app.version >= (5, 0, 0)  # the 4.2 wheel is built without Audaspace
 

@@ -25,7 +25,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
 from . import compat, keyframe_media
-from .timeline import Transition
+from .gaps import Transition
 
 if TYPE_CHECKING:
     from bpy.types import Scene

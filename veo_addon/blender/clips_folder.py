@@ -11,7 +11,10 @@ import os
 import tempfile
 from pathlib import Path
 
+import bpy
+
 from ..core.errors import VeoError
+from .preferences import ServiceSettings, user_folder
 
 _WHERE_TO_CHANGE = "choose another clips folder in the add-on preferences"
 
@@ -60,3 +63,16 @@ def _nearest_existing(folder: Path) -> Path:
 
 def _reason(error: OSError) -> str:
     return (error.strerror or str(error)).lower()
+
+
+def clips_folder_for(settings: ServiceSettings) -> tuple[Path, str]:
+    """(folder, warning): beside the saved .blend, or the user folder for an unsaved file.
+    Raises ClipsFolderError when it cannot be created or written to."""
+    if settings.clips_folder.startswith("//") and not bpy.data.filepath:
+        folder = user_folder() / "clips"
+        warning = (
+            f"This file is not saved, so clips go to {folder}. Save the file to keep its clips beside it."
+        )
+    else:
+        folder, warning = Path(bpy.path.abspath(settings.clips_folder)), ""
+    return ensure_writable_folder(folder), warning

@@ -1,172 +1,198 @@
-"""Before paying: does the gap suit a clip, and will the clip go in? And for "fill all gaps",
-which gaps are skipped, why, and what the rest will cost.
+"""Finding the transition: the gap between two picture strips, and the frames either side of it.
 
-The rules themselves are in `core.gap_rules` (pure Python) and `insertion_plan`; this module
-joins them to the operators (their limit properties) and to `start_generation`.
+A refusal is a `TimelineError` with one line for the user; nothing here changes the timeline.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
-import bpy
-
-from ..core.errors import VeoError
-from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
-from ..core.pricing import PriceRates, estimate_cost
-from . import timeline
-from .insertion_plan import InsertionPlan, plan_insertion
+from ..core.timing import Gap, frame_rate
+from . import compat
+from .channels import TimelineError, strip_label
 
 if TYPE_CHECKING:
-    from .preferences import ServiceSettings
-    from .runtime import GenerationOptions
-
-# Operator values meaning "whatever the preferences say".
-USE_PREFERENCE_MIN_GAP = -1.0
-USE_PREFERENCE_MAX_STRETCH = 0.0
-
-
-class GapLimitProperties:
-    """Operator properties that override the preferences' gap limits for one run (headless flags)."""
-
-    min_gap_seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
-        name="Minimum Gap",
-        description="Refuse gaps shorter than this many seconds; -1 uses the preference",
-        default=USE_PREFERENCE_MIN_GAP,
-        min=USE_PREFERENCE_MIN_GAP,
-    )
-    max_stretch: bpy.props.FloatProperty(  # type: ignore[valid-type]
-        name="Maximum Stretch",
-        description="Refuse gaps more than this many times longer than the clip; 0 uses the preference",
-        default=USE_PREFERENCE_MAX_STRETCH,
-        min=USE_PREFERENCE_MAX_STRETCH,
-    )
-
-    def settings_with_gap_limits(self, settings: ServiceSettings) -> ServiceSettings:
-        """`settings` with this operator's limits where it sets them."""
-        limits = settings.gap_limits
-        minimum = float(self.min_gap_seconds)
-        stretch = float(self.max_stretch)
-        try:
-            limits = GapLimits(
-                min_gap_seconds=limits.min_gap_seconds if minimum < 0 else minimum,
-                max_stretch=limits.max_stretch if stretch <= 0 else stretch,
-            )
-        except ValueError as error:
-            raise VeoError(f"Gap limits: {error}") from None
-        return dataclasses.replace(settings, gap_limits=limits)
-
-
-def check_before_submit(
-    scene: bpy.types.Scene,
-    transition: timeline.Transition,
-    duration_seconds: int,
-    options: GenerationOptions,
-    limits: GapLimits,
-) -> InsertionPlan:
-    """Everything about the gap and the insertion that can be known before paying.
-
-    Raises GapRefused or TimelineError (one sentence); nothing is changed either way.
-    """
-    gap = transition.gap
-    check_gap(gap.start, gap.frames, gap.rate, duration_seconds, options.fit_mode, limits)
-    plan = plan_insertion(
-        scene,
-        transition,
-        duration_seconds=duration_seconds,
-        sample_count=options.sample_count,
-        generate_audio=options.generate_audio,
-        fit_mode=options.fit_mode,
-        make_room=options.make_room,
-    )
-    if plan.sound_left_out:
-        # Sound costs twice as much, and it would go unused: the insertion leaves it out
-        # rather than let it drift from a retimed picture.
-        raise timeline.TimelineError(
-            f"The {duration_seconds} s clip plays at {plan.playback_rate:.2f}x speed to fill frames "
-            f"{plan.start}–{plan.end - 1}, and its sound cannot follow a retimed picture: turn off "
-            'Generate Audio (sound costs twice as much), or use "Trim", or a gap as long as the clip'
-        )
-    return plan
+    from bpy.types import Scene, Strip
 
 
 @dataclass(frozen=True)
-class Skipped:
-    transition: timeline.Transition
-    reason: str
+class Transition:
+    """The frames between two strips. Keyframe A is `first_frame`, keyframe B is `last_frame`."""
 
-    def line(self) -> str:
-        gap = self.transition.gap
-        return (
-            f"Skipping the gap at {gap_label(gap.start, gap.frames, gap.rate)} between "
-            f"'{self.transition.left_name}' and '{self.transition.right_name}': {self.reason}"
+    left_name: str
+    right_name: str
+    left_channel: int
+    right_channel: int
+    # The left strip's last visible frame and the right strip's first visible frame.
+    first_frame: int
+    last_frame: int
+    rate: Fraction
+
+    @property
+    def gap(self) -> Gap:
+        return Gap(start=self.first_frame + 1, end=self.last_frame, rate=self.rate)
+
+    @property
+    def gap_frames(self) -> int:
+        return self.gap.frames
+
+    @property
+    def gap_seconds(self) -> float:
+        return self.gap.seconds
+
+    @property
+    def is_adjacent(self) -> bool:
+        return self.gap_frames == 0
+
+
+def scene_rate(scene: Scene) -> Fraction:
+    return frame_rate(scene.render.fps, scene.render.fps_base)
+
+
+def _is_picture(strip: Any) -> bool:
+    """Strips that show something; sound strips (a music bed under the cut) never bound a gap."""
+    return bool(strip.type != "SOUND")
+
+
+def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
+    """The transition between two strips, whichever order they are given in."""
+    if first.name == second.name:
+        raise TimelineError(f"Pick two different strips; both are {strip_label(first)}")
+    sounds = [strip for strip in (first, second) if not _is_picture(strip)]
+    if sounds:
+        raise TimelineError(
+            f"{_sound_strips_phrase(sounds)} no picture to take a keyframe from; "
+            "pick the picture strips on either side of the gap"
         )
+    left, right = sorted(
+        (first, second), key=lambda strip: (compat.visible_start(strip), compat.visible_end(strip))
+    )
+    overlap = compat.visible_end(left) - compat.visible_start(right)
+    if overlap > 0:
+        raise TimelineError(
+            f"Strips {strip_label(left)} and {strip_label(right)} overlap by {overlap} frames; "
+            "there is no gap between them"
+        )
+    return Transition(
+        left_name=left.name,
+        right_name=right.name,
+        left_channel=left.channel,
+        right_channel=right.channel,
+        first_frame=compat.visible_end(left) - 1,
+        last_frame=compat.visible_start(right),
+        rate=scene_rate(scene),
+    )
 
 
-@dataclass(frozen=True)
-class FillPlan:
-    """The gaps "fill all gaps" will generate for (with their durations), and those it skips."""
+def _sound_strips_phrase(strips: Sequence[Any]) -> str:
+    """ "Strip 'a' is a sound strip, which has" / "Strips 'a', 'b' are sound strips, which have"."""
+    names = ", ".join(f"'{strip.name}'" for strip in strips)
+    if len(strips) == 1:
+        return f"Strip {names} is a sound strip, which has"
+    return f"Strips {names} are sound strips, which have"
 
-    to_fill: list[tuple[timeline.Transition, int]]
-    skipped: list[Skipped]
-    total_cost: float
-    currency: str
-    sample_count: int
-    rate_per_second: float
 
-    def cost_line(self) -> str:
-        if not self.to_fill:
-            which = (
-                "The only gap was"
-                if len(self.skipped) == 1
-                else f"Every one of the {len(self.skipped)} gaps was"
+def _no_picture_side(playhead: int, after: bool, sounds: Sequence[Any]) -> TimelineError:
+    """Nothing to take a keyframe from on one side of the playhead; say so when sound strips are there."""
+    if sounds:
+        names = ", ".join(f"'{strip.name}'" for strip in sounds)
+        side = "start after" if after else "end at or before"
+        return TimelineError(
+            f"Only sound strips ({names}) {side} frame {playhead}, and sound strips have no picture; "
+            "put the playhead in a gap between two picture strips"
+        )
+    side = "starts after" if after else "ends at or before"
+    return TimelineError(f"No strip {side} frame {playhead}; put the playhead in a gap between two strips")
+
+
+def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transition:
+    """The gap under `frame` (the playhead by default), bounded by strips on any channel."""
+    playhead = scene.frame_current if frame is None else frame
+    strips = compat.top_level_strips(scene)
+    pictures = [strip for strip in strips if _is_picture(strip)]
+    sounds = [strip for strip in strips if not _is_picture(strip)]
+    covering = [s for s in pictures if compat.visible_start(s) <= playhead < compat.visible_end(s)]
+    if covering:
+        top = max(covering, key=lambda strip: strip.channel)
+        raise TimelineError(f"Frame {playhead} is not in a gap: strip {strip_label(top)} covers it")
+    before = [s for s in pictures if compat.visible_end(s) <= playhead]
+    after = [s for s in pictures if compat.visible_start(s) > playhead]
+    if not before:
+        raise _no_picture_side(playhead, False, [s for s in sounds if compat.visible_start(s) <= playhead])
+    if not after:
+        raise _no_picture_side(playhead, True, [s for s in sounds if compat.visible_end(s) > playhead])
+    # Ties go to the top channel: that is the picture the preview shows.
+    left = max(before, key=lambda strip: (compat.visible_end(strip), strip.channel))
+    right = min(after, key=lambda strip: (compat.visible_start(strip), -strip.channel))
+    return find_transition(scene, left, right)
+
+
+def find_transition_from_selection(scene: Scene) -> Transition:
+    """Two selected strips, or, with none selected, the gap under the playhead."""
+    chosen = [strip for strip in compat.top_level_strips(scene) if strip.select]
+    selected = [strip for strip in chosen if _is_picture(strip)]
+    selected_sounds = [strip for strip in chosen if not _is_picture(strip)]
+    if not chosen:
+        return find_transition_at_frame(scene)
+    if len(selected) != 2:
+        if selected_sounds and not selected:
+            raise TimelineError(
+                f"{_sound_strips_phrase(selected_sounds)} no picture to take a keyframe from; select "
+                "the two picture strips around the gap (or none, to use the gap under the playhead)"
             )
-            return f"{which} skipped; nothing was sent and nothing is paid for."
-        seconds = " + ".join(f"{duration} s" for _, duration in self.to_fill)
-        samples = "sample" if self.sample_count == 1 else "samples"
-        total = len(self.to_fill) + len(self.skipped)
-        gaps = "gap" if total == 1 else "gaps"
-        of_all = f" of {total}" if self.skipped else ""
-        return (
-            f"Filling {len(self.to_fill)}{of_all} {gaps}: about {self.currency} {self.total_cost:.2f} in all "
-            f"(estimate at list price: ({seconds}) × {self.sample_count} {samples} × "
-            f"{self.currency} {self.rate_per_second:.2f}/s)"
+        names = ", ".join(f"'{strip.name}'" for strip in selected)
+        sound_names = ", ".join(f"'{strip.name}'" for strip in selected_sounds)
+        sound_note = f" (and sound strips, which have no picture: {sound_names})" if selected_sounds else ""
+        raise TimelineError(
+            "Select exactly two strips (or none, to use the gap under the playhead); "
+            f"selected: {names}{sound_note}"
         )
+    return find_transition(scene, selected[0], selected[1])
 
 
-def plan_fill(
-    scene: bpy.types.Scene,
-    transitions: list[timeline.Transition],
-    options: GenerationOptions,
-    settings: ServiceSettings,
-) -> FillPlan:
-    """Sort the gaps into those to fill and those to skip (with why), and total the estimate."""
-    to_fill: list[tuple[timeline.Transition, int]] = []
-    skipped: list[Skipped] = []
-    for transition in transitions:
-        duration = options.duration_for(transition)
-        try:
-            check_before_submit(scene, transition, duration, options, settings.gap_limits)
-        except VeoError as error:
-            reason = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
-            skipped.append(Skipped(transition, reason))
-        else:
-            to_fill.append((transition, duration))
-    rates = PriceRates(
-        with_audio_per_second=settings.rate_with_audio,
-        without_audio_per_second=settings.rate_without_audio,
+def _strip_named(scene: Scene, name: str) -> Any:
+    editor = scene.sequence_editor
+    strip = None if editor is None else compat.strip_collection(editor).get(name)
+    if strip is None:
+        raise TimelineError(f"Strip '{name}' is no longer on the timeline")
+    return strip
+
+
+def refresh_transition(scene: Scene, transition: Transition) -> Transition:
+    """The transition between the same two strips as they are now (they may have been moved)."""
+    return find_transition(
+        scene, _strip_named(scene, transition.left_name), _strip_named(scene, transition.right_name)
     )
-    estimates = [
-        estimate_cost(duration, options.sample_count, options.generate_audio, rates)
-        for _, duration in to_fill
-    ]
-    return FillPlan(
-        to_fill=to_fill,
-        skipped=skipped,
-        total_cost=round(sum(estimate.amount for estimate in estimates), 2),
-        currency=rates.currency,
-        sample_count=options.sample_count,
-        rate_per_second=rates.per_second(options.generate_audio),
+
+
+def choose_transition(scene: Scene, left_name: str = "", right_name: str = "") -> Transition:
+    """Named strips if given, else two selected strips, else the gap under the playhead."""
+    if left_name or right_name:
+        if not (left_name and right_name):
+            raise TimelineError("Name both strips around the gap (left_strip and right_strip), or neither")
+        editor = scene.sequence_editor
+        strips = compat.strip_collection(editor) if editor is not None else {}
+        missing = [name for name in (left_name, right_name) if strips.get(name) is None]
+        if missing:
+            raise TimelineError(f"No strip named {', '.join(repr(name) for name in missing)} in this scene")
+        return find_transition(scene, strips[left_name], strips[right_name])
+    return find_transition_from_selection(scene)
+
+
+def find_all_transitions(scene: Scene) -> list[Transition]:
+    """Every gap on the timeline (frames no picture strip covers, between two strips)."""
+    spans = sorted(
+        (compat.visible_start(strip), compat.visible_end(strip))
+        for strip in compat.top_level_strips(scene)
+        if strip.type != "SOUND"
     )
+    holes: list[int] = []
+    covered_until: int | None = None
+    for start, end in spans:
+        if covered_until is not None and start > covered_until:
+            holes.append(covered_until)
+        covered_until = end if covered_until is None else max(covered_until, end)
+    return [find_transition_at_frame(scene, frame) for frame in holes]

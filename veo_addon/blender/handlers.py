@@ -21,9 +21,9 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ..core.errors import VeoError
-from . import jobstore
+from . import jobstore, journal_sync
+from .jobmanager import manager
 from .preferences import service_settings
-from .runtime import manager
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def pick_up_open_file() -> None:
 
 @persistent
 def on_save_post(*_args: object) -> None:
-    manager.file_saved()
+    journal_sync.follow_saved_file(manager.journal)
 
 
 def register() -> None:

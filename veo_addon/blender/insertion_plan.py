@@ -21,7 +21,9 @@ from ..core.timing import (
     plan_fit,
     sound_stays_in_step,
 )
-from . import channels, timeline
+from . import channels
+from .channels import TimelineError
+from .gaps import Transition, scene_rate
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class InsertionPlan:
 
 def plan_insertion(
     scene: bpy.types.Scene,
-    transition: timeline.Transition,
+    transition: Transition,
     *,
     duration_seconds: int,
     sample_count: int,
@@ -48,12 +50,12 @@ def plan_insertion(
     make_room: bool,
 ) -> InsertionPlan:
     """Raise TimelineError (one sentence) if the clip could not be inserted as asked; else the plan."""
-    rate = timeline.scene_rate(scene)
+    rate = scene_rate(scene)
     clip_frames = clip_frame_count(duration_seconds)
     moving: set[str] = set()
     if transition.is_adjacent:
         if not make_room:
-            raise timeline.TimelineError(
+            raise TimelineError(
                 f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap at frame "
                 f'{transition.last_frame}); turn on "make room" to push the right side along'
             )

@@ -1,4 +1,4 @@
-"""Operators: collect context, call the runtime, report.
+"""Operators: collect context, call the layer below (plan a generation, the job manager), report.
 
 In the UI a generation runs in the background (a timer applies results). In background
 mode (`blender -b`, where timers never fire) the same operators block until their jobs
@@ -17,10 +17,13 @@ from ..core.images import FitMethod
 from ..core.jobs import Job, JobState
 from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from . import cost_report, gaps, jobstore, placement, timeline
+from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit
 from .capture import KeyframeSource, SourceKind
+from .channels import TimelineError
+from .generation import plan_generation
+from .generation_options import GenerationOptions
+from .jobmanager import manager, print_line
 from .preferences import service_settings
-from .runtime import GenerationOptions, manager
 
 RANDOM_SEED = -1
 SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1
@@ -134,6 +137,12 @@ def parse_seed(value: int) -> int | None:
     return value
 
 
+def refuse(operator: bpy.types.Operator, error: VeoError) -> OperatorResult:
+    """The one-line refusal as an error report."""
+    operator.report({"ERROR"}, str(error))
+    return {"CANCELLED"}
+
+
 def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
     """Report what happened; in background mode this is after the jobs ended."""
     estimated = [(job, estimate) for job in jobs if (estimate := manager.estimate(job.job_id)) is not None]
@@ -176,11 +185,12 @@ def summary_line(job: Job) -> str:
 def _wait(jobs: list[Job]) -> list[Job]:
     if not bpy.app.background:
         return jobs
-    manager.on_line = lambda line: print(line, flush=True)
-    return manager.wait_for([job.job_id for job in jobs])
+    # Blocking, the progress lines are the only sign of life: they go to stdout, whoever listened before.
+    with manager.lines_to(print_line):
+        return manager.wait_for([job.job_id for job in jobs])
 
 
-class VEO_OT_generate_transition(GenerationProperties, gaps.GapLimitProperties, bpy.types.Operator):
+class VEO_OT_generate_transition(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
     """Generate a Veo clip for the gap between two strips and put it in the gap"""
 
     bl_idname = "veo.generate_transition"
@@ -196,15 +206,15 @@ class VEO_OT_generate_transition(GenerationProperties, gaps.GapLimitProperties, 
         try:
             scene = scene_of(context)
             settings = self.settings_with_gap_limits(service_settings(context))
-            transition = placement.choose_transition(scene, self.left_strip, self.right_strip)
-            job, lines = manager.start_generation(scene, transition, self.generation_options(), settings)
+            transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
+            plan = plan_generation(scene, transition, self.generation_options(), settings)
+            job = manager.start(plan)
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
-        return finish(self, _wait([job]), lines)
+            return refuse(self, error)
+        return finish(self, _wait([job]), list(plan.warnings))
 
 
-class VEO_OT_fill_gaps(GenerationProperties, gaps.GapLimitProperties, bpy.types.Operator):
+class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
     """Generate a clip for every gap between strips on the timeline"""
 
     bl_idname = "veo.fill_gaps"
@@ -217,21 +227,21 @@ class VEO_OT_fill_gaps(GenerationProperties, gaps.GapLimitProperties, bpy.types.
         try:
             scene = scene_of(context)
             settings = self.settings_with_gap_limits(service_settings(context))
-            transitions = placement.find_all_transitions(scene)
+            transitions = gaps.find_all_transitions(scene)
             if not transitions:
-                raise timeline.TimelineError("There is no gap between strips on this timeline")
+                raise TimelineError("There is no gap between strips on this timeline")
             options = self.generation_options()
             # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
-            plan = gaps.plan_fill(scene, transitions, options, settings)
+            plan = presubmit.plan_fill(scene, transitions, options, settings)
             for skipped in plan.skipped:
                 self.announce("WARNING", skipped.line())
             if not plan.to_fill:
                 raise VeoError(plan.cost_line())
             self.announce("INFO", plan.cost_line())
             for transition, _duration in plan.to_fill:
-                job, job_lines = manager.start_generation(scene, transition, options, settings)
-                jobs.append(job)
-                lines.extend(job_lines)
+                planned = plan_generation(scene, transition, options, settings)
+                jobs.append(manager.start(planned))
+                lines.extend(planned.warnings)
         except VeoError as error:
             self.report({"ERROR"}, str(error))
             if not jobs:
@@ -295,13 +305,11 @@ class VEO_OT_resume_jobs(JobIdOperand, bpy.types.Operator):
                     if manager.continue_job(scene, job, settings):
                         jobs.append(job)
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         if not jobs:
             self.report({"INFO"}, "No unfinished job in this file")
             return {"FINISHED"}
-        finished = _wait(jobs) if bpy.app.background else jobs
-        return finish(self, finished, [])
+        return finish(self, _wait(jobs), [])
 
 
 class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
@@ -314,8 +322,7 @@ class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
         try:
             job_id = self.known_job_id()
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         if not manager.stop(job_id):
             self.report({"WARNING"}, f"Job {job_id[:8]} is not running")
             return {"CANCELLED"}
@@ -333,8 +340,7 @@ class VEO_OT_forget_job(JobIdOperand, bpy.types.Operator):
         try:
             job_id = self.known_job_id()
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         manager.forget(job_id)
         self.report({"INFO"}, f"Forgot job {job_id[:8]}")
         return {"FINISHED"}
@@ -352,11 +358,10 @@ class VEO_OT_adopt_job(JobIdOperand, bpy.types.Operator):
             if not bpy.data.filepath:
                 raise VeoError("Save this file first: the job is claimed by the file it goes into")
             scene = scene_of(context)
-            job = manager.adopt(job_id, scene)
+            job = journal_sync.adopt(manager.journal, job_id, scene)
             manager.continue_job(scene, job, service_settings(context))
         except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            return {"CANCELLED"}
+            return refuse(self, error)
         return finish(self, _wait([job]), [])
 
 

@@ -15,11 +15,12 @@ import bpy
 
 from ..core.jobs import Job
 from ..core.timing import FitMode, conformed_scene_frames
-from . import compat, timeline
-
-# Beside the clip's provenance: which job put a strip there (several jobs may share a task).
-PROP_JOB_ID = timeline.PROP_PREFIX + "job_id"
-
+from . import compat
+from .channels import TimelineError
+from .gaps import Transition, refresh_transition, scene_rate
+from .insert import InsertedTransition, insert_clip, insert_clip_at_frames
+from .provenance import PROP_JOB_ID, ClipProvenance
+from .timeline import probe_clip
 
 # In Job.placement: [start, end) of the frames the clip went into, once it is in.
 INSERTED_FRAMES = "inserted_frames"
@@ -40,44 +41,8 @@ def job_frames_label(job: Job) -> str:
 
 @dataclass(frozen=True)
 class Placed:
-    inserted: timeline.InsertedTransition
+    inserted: InsertedTransition
     summary: str  # one line for the job's message
-
-
-def choose_transition(
-    scene: bpy.types.Scene, left_name: str = "", right_name: str = ""
-) -> timeline.Transition:
-    """Named strips if given, else two selected strips, else the gap under the playhead."""
-    if left_name or right_name:
-        if not (left_name and right_name):
-            raise timeline.TimelineError(
-                "Name both strips around the gap (left_strip and right_strip), or neither"
-            )
-        editor = scene.sequence_editor
-        strips = compat.strip_collection(editor) if editor is not None else {}
-        missing = [name for name in (left_name, right_name) if strips.get(name) is None]
-        if missing:
-            raise timeline.TimelineError(
-                f"No strip named {', '.join(repr(name) for name in missing)} in this scene"
-            )
-        return timeline.find_transition(scene, strips[left_name], strips[right_name])
-    return timeline.find_transition_from_selection(scene)
-
-
-def find_all_transitions(scene: bpy.types.Scene) -> list[timeline.Transition]:
-    """Every gap on the timeline (frames no picture strip covers, between two strips)."""
-    spans = sorted(
-        (compat.visible_start(strip), compat.visible_end(strip))
-        for strip in compat.top_level_strips(scene)
-        if strip.type != "SOUND"
-    )
-    holes: list[int] = []
-    covered_until: int | None = None
-    for start, end in spans:
-        if covered_until is not None and start > covered_until:
-            holes.append(covered_until)
-        covered_until = end if covered_until is None else max(covered_until, end)
-    return [timeline.find_transition_at_frame(scene, frame) for frame in holes]
 
 
 def job_on_timeline(scene: bpy.types.Scene, job_id: str) -> bool:
@@ -85,9 +50,9 @@ def job_on_timeline(scene: bpy.types.Scene, job_id: str) -> bool:
     return any(strip.get(PROP_JOB_ID) == job_id for strip in compat.strips_all(scene))
 
 
-def provenance_for(job: Job) -> timeline.ClipProvenance:
+def provenance_for(job: Job) -> ClipProvenance:
     parameters = dict(job.parameters)
-    return timeline.ClipProvenance(
+    return ClipProvenance(
         task_id=job.task_id or "",
         prompt=str(parameters.get("prompt", "")),
         negative_prompt=str(parameters.get("negative_prompt", "")),
@@ -98,16 +63,16 @@ def provenance_for(job: Job) -> timeline.ClipProvenance:
     )
 
 
-def recorded_transition(scene: bpy.types.Scene, job: Job) -> timeline.Transition:
+def recorded_transition(scene: bpy.types.Scene, job: Job) -> Transition:
     where = job.placement
-    return timeline.Transition(
+    return Transition(
         left_name=str(where.get("left_strip", "")),
         right_name=str(where.get("right_strip", "")),
         left_channel=int(where.get("left_channel", job.channel or 1)),
         right_channel=int(where.get("right_channel", job.channel or 1)),
         first_frame=int(where.get("first_frame", job.frame_start - 1)),
         last_frame=int(where.get("last_frame", job.frame_end)),
-        rate=timeline.scene_rate(scene),
+        rate=scene_rate(scene),
     )
 
 
@@ -115,18 +80,16 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
     """Insert a downloaded job's clips where it was asked for, or at its recorded frames."""
     if not job.clips_exist():
         missing = [path for path in job.clip_paths if not Path(path).is_file()] or ["(none recorded)"]
-        raise timeline.TimelineError(
-            f"The clip files of task {job.task_id} are missing: {', '.join(missing)}"
-        )
+        raise TimelineError(f"The clip files of task {job.task_id} are missing: {', '.join(missing)}")
     recorded = recorded_transition(scene, job)
     fit_mode = FitMode(job.placement.get("fit_mode", FitMode.STRETCH.value))
     provenance = provenance_for(job)
     try:
-        unchanged = timeline.refresh_transition(scene, recorded) == recorded
-    except timeline.TimelineError:
+        unchanged = refresh_transition(scene, recorded) == recorded
+    except TimelineError:
         unchanged = False
     if unchanged:
-        inserted = timeline.insert_clip(
+        inserted = insert_clip(
             scene,
             recorded,
             job.clip_paths,
@@ -138,9 +101,9 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
     else:
         start, end = job.frame_start, job.frame_end
         if end <= start:  # strips that touched ("make room"): the clip needs its own length
-            clip = timeline.probe_clip(job.clip_paths[0])
-            end = start + conformed_scene_frames(clip.frame_count, clip.fps, timeline.scene_rate(scene))
-        inserted = timeline.insert_clip_at_frames(
+            clip = probe_clip(job.clip_paths[0])
+            end = start + conformed_scene_frames(clip.frame_count, clip.fps, scene_rate(scene))
+        inserted = insert_clip_at_frames(
             scene,
             start,
             end,

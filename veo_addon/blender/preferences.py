@@ -16,7 +16,7 @@ from ..core.client import DEFAULT_BASE_URL, ClientSettings, check_base_url, is_l
 from ..core.errors import OnlineAccessError, ValidationError
 from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLimits
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
-from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE, shared_rate_limiter
+from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
 from ..core.request import Base64Form
 
 # "veo_addon" from a source checkout, "bl_ext.<repo>.veo_transitions" when installed.
@@ -122,6 +122,8 @@ class ServiceSettings:
     rate_with_audio: float
     rate_without_audio: float
     gap_limits: GapLimits = field(default_factory=GapLimits)
+    # Applied to the process-wide rate limiter when a job starts (reading settings changes nothing).
+    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
@@ -153,7 +155,6 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
             "--online-mode, or enable Preferences > System > Network > Allow Online Access."
         )
     api_key = (prefs.api_key.strip() if prefs else "") or os.environ.get(API_KEY_ENV, "").strip()
-    shared_rate_limiter().requests_per_minute = _requests_per_minute(prefs)
     return ServiceSettings(
         api_key=api_key,
         base_url=base_url,
@@ -164,6 +165,7 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
         gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
+        requests_per_minute=_requests_per_minute(prefs),
     )
 
 

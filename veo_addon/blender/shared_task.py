@@ -17,8 +17,9 @@ from collections.abc import Iterable
 import bpy
 
 from ..core.jobs import Job, JobState, JobStateError
-from . import compat, timeline
-from .placement import PROP_JOB_ID
+from . import compat
+from .insert import InsertedTransition
+from .provenance import PROP_JOB_ID, PROP_TASK_ID
 
 # Keys in `Job.placement` (the Blender layer's own part of a job).
 INSERTED_BY = "inserted_by"  # the job whose strips this job shares
@@ -60,7 +61,7 @@ def strips_by_job(scene: bpy.types.Scene, task_id: str) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for strip in compat.strips_all(scene):
         job_id = strip.get(PROP_JOB_ID)
-        if job_id and strip.get(timeline.PROP_TASK_ID) == task_id:
+        if job_id and strip.get(PROP_TASK_ID) == task_id:
             found.setdefault(str(job_id), []).append(strip.name)
     return found
 
@@ -84,7 +85,7 @@ def inserted_twin(scene: bpy.types.Scene, job: Job, known: Iterable[Job]) -> tup
     return None
 
 
-def record_own_insertion(job: Job, inserted: timeline.InsertedTransition) -> list[str]:
+def record_own_insertion(job: Job, inserted: InsertedTransition) -> list[str]:
     """Called when `job` put its own strips in (before it is marked inserted); their names."""
     names = [
         name for take in inserted.takes for name in (take.clip_name, take.speed_name, take.sound_name) if name

@@ -43,7 +43,7 @@ def write_result() -> None:
 import httpx  # noqa: E402
 
 import veo_addon  # noqa: E402
-from veo_addon.blender import handlers, placement  # noqa: E402
+from veo_addon.blender import handlers, provenance  # noqa: E402
 
 result["httpx_file"] = httpx.__file__
 veo_addon.register()
@@ -54,7 +54,7 @@ def clip_strips() -> list:
     for scene in bpy.data.scenes:
         editor = scene.sequence_editor
         for strip in editor.sequences_all if editor else ():
-            if strip.get(placement.PROP_JOB_ID) and strip.type == "MOVIE":
+            if strip.get(provenance.PROP_JOB_ID) and strip.type == "MOVIE":
                 found.append([strip.name, strip.channel, strip.frame_final_start, strip.frame_final_end])
     return found
 

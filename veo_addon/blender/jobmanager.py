@@ -1,27 +1,26 @@
-"""The main-thread side of generation jobs.
+"""The job manager: the main-thread side of generation jobs.
 
-Workers (`core.jobs.JobRunner`) do every network call and image encode; this module
-captures keyframes, starts and resumes runners, and applies their events to the open
-file: the job list in the scene, and the clip on the timeline. The UI drives `pump()`
-from a `bpy.app.timers` callback; background mode (where timers never fire) drives the
-very same `pump()` from `wait_for()`, a blocking loop.
+Workers (`core.jobs.JobRunner`) do every network call and image encode; the manager starts
+a planned job (`generation.GenerationPlan`) or resumes a recorded one, and applies the
+workers' events to the open file: the job list in the scene, and the clip on the timeline.
+The UI drives `pump()` from a `bpy.app.timers` callback; background mode (where timers never
+fire) drives the very same `pump()` from `wait_for()`, a blocking loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import bpy
 
 from ..core.client import HighwayClient, RetryPolicy
 from ..core.errors import VeoError, missing_key_error
-from ..core.images import FitMethod, prepare_keyframe
 from ..core.jobs import (
     EventKind,
     Job,
@@ -33,58 +32,18 @@ from ..core.jobs import (
     recover_interrupted,
 )
 from ..core.journal import Journal, normalise_blend_path
-from ..core.pricing import PriceRates, estimate_cost
-from ..core.request import GenerationRequest, ImageInput, validate_parameters
-from ..core.timing import FitMode
+from ..core.ratelimit import shared_rate_limiter
+from ..core.request import GenerationRequest
 from ..core.worker_imports import import_worker_modules
-from . import gaps, jobstore, placement, shared_task, timeline
-from .capture import CapturedKeyframe, KeyframeSource, capture_transition_keyframes, resolve_aspect_ratio
-from .clips_folder import ensure_writable_folder
+from . import jobstore, journal_sync, placement, shared_task
+from .clips_folder import clips_folder_for
 from .cost_report import Estimate
+from .generation import GenerationPlan
 from .preferences import ServiceSettings, user_folder
 
 log = logging.getLogger(__name__)
 
 PUMP_INTERVAL = 0.25
-
-
-@dataclass(frozen=True)
-class GenerationOptions:
-    """What the user asked for; "AUTO" aspect and duration are resolved against the scene."""
-
-    prompt: str
-    negative_prompt: str = ""
-    seed: int | None = None
-    resolution: str = "720p"
-    aspect_ratio: str = "auto"
-    duration: str = "auto"
-    sample_count: int = 1
-    generate_audio: bool = False
-    person_generation: str = "allow_adult"
-    first_source: KeyframeSource = field(default_factory=KeyframeSource)
-    last_source: KeyframeSource = field(default_factory=KeyframeSource)
-    fit_method: FitMethod = FitMethod.CROP
-    fit_mode: FitMode = FitMode.STRETCH
-    make_room: bool = False
-    force_new: bool = False
-
-    def duration_for(self, transition: timeline.Transition) -> int:
-        if self.duration == "auto":
-            return transition.gap.auto_duration_seconds(self.resolution)
-        return int(self.duration)
-
-    def request_fields(self, duration_seconds: int) -> dict[str, Any]:
-        """The request's fields but the images and the aspect ratio (which needs the scene)."""
-        return {
-            "prompt": self.prompt,
-            "negative_prompt": self.negative_prompt,
-            "seed": self.seed,
-            "resolution": self.resolution,
-            "duration_seconds": duration_seconds,
-            "sample_count": self.sample_count,
-            "generate_audio": self.generate_audio,
-            "person_generation": self.person_generation,
-        }
 
 
 @dataclass
@@ -101,6 +60,11 @@ def tag_sequencer_redraw() -> None:
                 area.tag_redraw()
 
 
+def print_line(line: str) -> None:
+    """Progress lines go to the system console (the UI operator's report says so)."""
+    print(line, flush=True)
+
+
 class JobManager:
     """One per Blender process: the runners in flight and the journal they share."""
 
@@ -112,11 +76,19 @@ class JobManager:
         self._estimates: dict[str, Estimate] = {}
         # Jobs stopped because a twin inserted their clip: (scene name, the job as shared).
         self._sharing: dict[str, tuple[str, Job]] = {}
-        # Progress lines go to the system console (the UI operator's report says so).
-        self.on_line: Callable[[str], None] = lambda line: print(line, flush=True)
+        self.on_line: Callable[[str], None] = print_line
         # How often to poll and how to retry; the defaults follow the service's guidance.
         self.poll_policy = PollPolicy()
         self.retry_policy: RetryPolicy | None = None  # None: the client's own defaults
+
+    @contextlib.contextmanager
+    def lines_to(self, on_line: Callable[[str], None]) -> Iterator[None]:
+        """Progress lines go to `on_line` inside the block; whoever listened before does again after."""
+        previous, self.on_line = self.on_line, on_line
+        try:
+            yield
+        finally:
+            self.on_line = previous
 
     # -- where things live ---------------------------------------------------------------------
 
@@ -127,90 +99,29 @@ class JobManager:
             self._journal = Journal(folder / "journal.json")
         return self._journal
 
-    def clips_folder(self, settings: ServiceSettings) -> tuple[Path, str]:
-        """(folder, warning): beside the saved .blend, or the user folder for an unsaved file.
-        Raises ClipsFolderError when it cannot be created or written to."""
-        if settings.clips_folder.startswith("//") and not bpy.data.filepath:
-            folder = user_folder() / "clips"
-            warning = (
-                f"This file is not saved, so clips go to {folder}. Save the file to keep its clips beside it."
-            )
-        else:
-            folder, warning = Path(bpy.path.abspath(settings.clips_folder)), ""
-        return ensure_writable_folder(folder), warning
-
     # -- starting work -------------------------------------------------------------------------
 
-    def start_generation(
-        self,
-        scene: bpy.types.Scene,
-        transition: timeline.Transition,
-        options: GenerationOptions,
-        settings: ServiceSettings,
-    ) -> tuple[Job, list[str]]:
-        """Capture both keyframes here (main thread), then hand the rest to a worker.
-
-        Everything the user could have got wrong is checked before anything is rendered or
-        sent. Returns the job and the warnings worth telling the user; its cost estimate is
-        `estimate(job.job_id)`.
-        """
-        duration = options.duration_for(transition)
-        validate_parameters(**options.request_fields(duration))
-        if not settings.api_key:
-            raise missing_key_error()
-        if transition.is_adjacent and not options.make_room:
-            raise timeline.TimelineError(
-                f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
-                'turn on "make room" to push the right side along'
-            )
-        # Gap limits and the insertion's channels and moves, checked before anything is paid for.
-        gaps.check_before_submit(scene, transition, duration, options, settings.gap_limits)
-        aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
-        clips_dir, warning = self.clips_folder(settings)  # a clip that cannot be saved is paid for nothing
-        first, last = capture_transition_keyframes(
-            scene, transition, options.first_source, options.last_source
-        )
-        gap = transition.gap
+    def start(self, plan: GenerationPlan) -> Job:
+        """Record the planned job in its scene and hand it to a worker; its cost estimate is
+        `estimate(job.job_id)`."""
+        gap = plan.transition.gap
         job = Job.new(
             message="Keyframes captured; preparing the request.",
-            scene_name=scene.name,
+            scene_name=plan.scene_name,
             frame_start=gap.start,
             frame_end=gap.end,
-            channel=transition.left_channel,
-            blend_path=bpy.data.filepath,
-            base_url=settings.base_url,
-            keyframe_sources={"first": first.description, "last": last.description},
-            placement={
-                "left_strip": transition.left_name,
-                "right_strip": transition.right_name,
-                "left_channel": transition.left_channel,
-                "right_channel": transition.right_channel,
-                "first_frame": transition.first_frame,
-                "last_frame": transition.last_frame,
-                "fit_mode": options.fit_mode.value,
-                "make_room": options.make_room,
-            },
+            channel=plan.transition.left_channel,
+            blend_path=plan.blend_path,
+            base_url=plan.settings.base_url,
+            keyframe_sources={"first": plan.first.description, "last": plan.last.description},
+            placement=plan.placement(),
         )
-
-        def build_request() -> GenerationRequest:  # runs in the worker thread: no bpy here
-            return GenerationRequest(
-                image=_request_image(first, aspect.value, options, "image"),
-                last_image=_request_image(last, aspect.value, options, "last_image"),
-                aspect_ratio=aspect.value,
-                **options.request_fields(duration),
-            )
-
-        jobstore.save_job(scene, job)
-        self._launch(job, settings, clips_dir, build_request, force_new=options.force_new)
-        rates = PriceRates(
-            with_audio_per_second=settings.rate_with_audio,
-            without_audio_per_second=settings.rate_without_audio,
-        )
-        self._estimates[job.job_id] = Estimate(
-            what=f"{options.sample_count} × {duration} s at {options.resolution}",
-            cost=estimate_cost(duration, options.sample_count, options.generate_audio, rates),
-        )
-        return job, list(filter(None, [warning]))
+        scene = bpy.data.scenes.get(plan.scene_name)
+        if scene is not None:
+            jobstore.save_job(scene, job)
+        self._launch(job, plan.settings, plan.clips_folder, plan.request, force_new=plan.options.force_new)
+        self._estimates[job.job_id] = plan.estimate()
+        return job
 
     def estimate(self, job_id: str) -> Estimate | None:
         """The cost estimate of a job started in this session (cost_report words it)."""
@@ -224,7 +135,7 @@ class JobManager:
             return False
         if not settings.api_key:
             raise missing_key_error()
-        clips_dir, _ = self.clips_folder(settings)
+        clips_dir, _ = clips_folder_for(settings)
         self._launch(job, settings, clips_dir, None, force_new=False)
         return True
 
@@ -243,6 +154,8 @@ class JobManager:
                 client_settings, retry=self.retry_policy, submit_retry=self.retry_policy
             )
 
+        # Requests of every job share one limiter: the preferences' rate applies from this job on.
+        shared_rate_limiter().requests_per_minute = settings.requests_per_minute
         # Before any worker runs: a worker importing while the main thread renders can crash Blender.
         import_worker_modules()
 
@@ -428,10 +341,7 @@ class JobManager:
         self.on_line(f"[veo] job {shared.job_id[:8]} task {shared.task_id} inserted: {shared.message}")
 
     def _record(self, job: Job) -> None:
-        try:
-            self.journal.upsert(job)
-        except OSError as error:
-            log.warning("Veo job %s: the journal was not updated: %s", job.job_id[:8], error)
+        journal_sync.record(self.journal, job)
 
     # -- files -----------------------------------------------------------------------------------
 
@@ -441,55 +351,9 @@ class JobManager:
         return self.adopt_from_journal()
 
     def adopt_from_journal(self) -> list[Job]:
-        """Bring the open file's journal entries into it; returns the jobs with work left.
-
-        The journal may know more than the saved file: jobs the file never saw (Blender
-        crashed, or the user quit without saving), and clips inserted into a session whose
-        file was not saved afterwards — those go in again.
-        """
+        """Bring the open file's journal entries into it; returns the jobs with work left."""
         recover_interrupted(self.journal)
-        if not bpy.data.filepath:
-            return []
-        for job in self.journal.for_blend(bpy.data.filepath):
-            scene = bpy.data.scenes.get(job.scene_name) or bpy.context.scene
-            if scene is None:
-                continue
-            stored = jobstore.load_job(scene, job.job_id)
-            file_has_insert = stored is not None and stored.state is JobState.INSERTED
-            # A job sharing a twin's strips goes in again only through that twin.
-            shared = shared_task.shares_insertion(job)
-            if job.state is JobState.INSERTED and not file_has_insert and job.clips_exist() and not shared:
-                if not placement.job_on_timeline(scene, job.job_id):
-                    job.transition(
-                        JobState.DOWNLOADED,
-                        "The clip was inserted, but the file was not saved with it; it goes in again.",
-                    )
-                    self._record(job)
-                jobstore.save_job(scene, job)
-            elif stored is None or stored.updated_at < job.updated_at:
-                jobstore.save_job(scene, job)
-        return [job for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene) if _has_work(job)]
-
-    def file_saved(self) -> None:
-        """The jobs listed in a file follow it when it is saved under a (new) name."""
-        path = bpy.data.filepath
-        for scene in bpy.data.scenes:
-            for job in jobstore.scene_jobs(scene):
-                if job.blend_path and normalise_blend_path(job.blend_path) == normalise_blend_path(path):
-                    continue
-                job.blend_path = path
-                self.journal.claim(job.job_id, path)
-                jobstore.save_job(scene, job)
-
-    def adopt(self, job_id: str, scene: bpy.types.Scene) -> Job:
-        """Bring a job started in an unsaved file into the open file (it is then inserted here)."""
-        claimed = self.journal.claim(job_id, bpy.data.filepath)
-        if claimed is None:
-            raise VeoError(f"Job {job_id} is not in the journal")
-        claimed.scene_name = scene.name
-        self.journal.upsert(claimed)
-        jobstore.save_job(scene, claimed)
-        return claimed
+        return journal_sync.bring_into_open_file(self.journal)
 
     def continue_job(self, scene: bpy.types.Scene, job: Job, settings: ServiceSettings) -> bool:
         """Whatever a job still needs: insert it if downloaded, else resume it.
@@ -513,29 +377,6 @@ def push_undo_step(message: str) -> None:
         bpy.ops.ed.undo_push(message=message)
     except RuntimeError as error:
         log.warning("No undo step for the inserted clip: %s", error)
-
-
-def _has_work(job: Job) -> bool:
-    return job.needs_insert or job.needs_resume
-
-
-def _request_image(
-    captured: CapturedKeyframe, aspect: str, options: GenerationOptions, name: str
-) -> ImageInput:
-    if captured.url is not None:
-        return ImageInput.from_url(captured.url, field_name=name)
-    assert captured.data is not None
-    # The capture only read headers on the main thread; decoding happens here, so a file that
-    # turns out truncated fails the job before anything is sent, with the keyframe named.
-    side = "First" if name == "image" else "Last"
-    prepared = prepare_keyframe(
-        captured.data,
-        aspect,
-        options.resolution,
-        options.fit_method,
-        what=f"{side} keyframe ({captured.description})",
-    )
-    return ImageInput.from_bytes(prepared.data, field_name=name)
 
 
 manager = JobManager()

@@ -1,0 +1,134 @@
+"""What one generation job needs, gathered on the main thread in one pass.
+
+`plan_generation` refuses everything the user could have got wrong before anything is
+rendered or sent (request fields, key, gap, channels, clips folder), then captures both
+keyframes. The result, a `GenerationPlan`, is plain data: the job manager records it as a
+job and hands it to a worker, which turns it into the request (`GenerationPlan.request`)
+without touching Blender.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bpy
+
+from ..core.errors import missing_key_error
+from ..core.images import prepare_keyframe
+from ..core.pricing import PriceRates, estimate_cost
+from ..core.request import GenerationRequest, ImageInput, validate_parameters
+from . import presubmit
+from .capture import CapturedKeyframe, capture_transition_keyframes, resolve_aspect_ratio
+from .channels import TimelineError
+from .clips_folder import clips_folder_for
+from .cost_report import Estimate
+from .gaps import Transition
+from .generation_options import GenerationOptions
+from .preferences import ServiceSettings
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    """One job, checked and with its keyframes captured: everything the worker needs."""
+
+    scene_name: str
+    blend_path: str
+    transition: Transition
+    options: GenerationOptions
+    settings: ServiceSettings
+    duration_seconds: int
+    aspect_ratio: str
+    first: CapturedKeyframe
+    last: CapturedKeyframe
+    clips_folder: Path
+    warnings: tuple[str, ...] = ()
+
+    def placement(self) -> dict[str, Any]:
+        """Where the clip goes, as the job records it (the strips may move before it arrives)."""
+        transition = self.transition
+        return {
+            "left_strip": transition.left_name,
+            "right_strip": transition.right_name,
+            "left_channel": transition.left_channel,
+            "right_channel": transition.right_channel,
+            "first_frame": transition.first_frame,
+            "last_frame": transition.last_frame,
+            "fit_mode": self.options.fit_mode.value,
+            "make_room": self.options.make_room,
+        }
+
+    def estimate(self) -> Estimate:
+        options, settings = self.options, self.settings
+        rates = PriceRates(
+            with_audio_per_second=settings.rate_with_audio,
+            without_audio_per_second=settings.rate_without_audio,
+        )
+        return Estimate(
+            what=f"{options.sample_count} × {self.duration_seconds} s at {options.resolution}",
+            cost=estimate_cost(self.duration_seconds, options.sample_count, options.generate_audio, rates),
+        )
+
+    def request(self) -> GenerationRequest:
+        """The request, images encoded. Runs in the worker thread: no bpy here."""
+        return GenerationRequest(
+            image=_request_image(self, self.first, "image"),
+            last_image=_request_image(self, self.last, "last_image"),
+            aspect_ratio=self.aspect_ratio,
+            **self.options.request_fields(self.duration_seconds),
+        )
+
+
+def plan_generation(
+    scene: bpy.types.Scene,
+    transition: Transition,
+    options: GenerationOptions,
+    settings: ServiceSettings,
+) -> GenerationPlan:
+    """Check, then capture both keyframes (main thread). Nothing is rendered before every
+    check passed, and nothing is sent here at all."""
+    duration = options.duration_for(transition)
+    validate_parameters(**options.request_fields(duration))
+    if not settings.api_key:
+        raise missing_key_error()
+    if transition.is_adjacent and not options.make_room:
+        raise TimelineError(
+            f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
+            'turn on "make room" to push the right side along'
+        )
+    # Gap limits and the insertion's channels and moves, checked before anything is paid for.
+    presubmit.check_before_submit(scene, transition, duration, options, settings.gap_limits)
+    aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
+    clips_dir, warning = clips_folder_for(settings)  # a clip that cannot be saved is paid for nothing
+    first, last = capture_transition_keyframes(scene, transition, options.first_source, options.last_source)
+    return GenerationPlan(
+        scene_name=scene.name,
+        blend_path=bpy.data.filepath,
+        transition=transition,
+        options=options,
+        settings=settings,
+        duration_seconds=duration,
+        aspect_ratio=aspect.value,
+        first=first,
+        last=last,
+        clips_folder=clips_dir,
+        warnings=tuple(filter(None, [warning])),
+    )
+
+
+def _request_image(plan: GenerationPlan, captured: CapturedKeyframe, name: str) -> ImageInput:
+    if captured.url is not None:
+        return ImageInput.from_url(captured.url, field_name=name)
+    assert captured.data is not None
+    # The capture only read headers on the main thread; decoding happens here, so a file that
+    # turns out truncated fails the job before anything is sent, with the keyframe named.
+    side = "First" if name == "image" else "Last"
+    prepared = prepare_keyframe(
+        captured.data,
+        plan.aspect_ratio,
+        plan.options.resolution,
+        plan.options.fit_method,
+        what=f"{side} keyframe ({captured.description})",
+    )
+    return ImageInput.from_bytes(prepared.data, field_name=name)

@@ -1,0 +1,173 @@
+"""Before paying: does the gap suit a clip, and will the clip go in? And for "fill all gaps",
+which gaps are skipped, why, and what the rest will cost.
+
+The rules themselves are in `core.gap_rules` (pure Python) and `insertion_plan`; this module
+joins them to the operators (their limit properties) and to `generation.plan_generation`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import bpy
+
+from ..core.errors import VeoError
+from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
+from ..core.pricing import PriceRates, estimate_cost
+from .channels import TimelineError
+from .gaps import Transition
+from .insertion_plan import InsertionPlan, plan_insertion
+
+if TYPE_CHECKING:
+    from .generation_options import GenerationOptions
+    from .preferences import ServiceSettings
+
+# Operator values meaning "whatever the preferences say".
+USE_PREFERENCE_MIN_GAP = -1.0
+USE_PREFERENCE_MAX_STRETCH = 0.0
+
+
+class GapLimitProperties:
+    """Operator properties that override the preferences' gap limits for one run (headless flags)."""
+
+    min_gap_seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Minimum Gap",
+        description="Refuse gaps shorter than this many seconds; -1 uses the preference",
+        default=USE_PREFERENCE_MIN_GAP,
+        min=USE_PREFERENCE_MIN_GAP,
+    )
+    max_stretch: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Maximum Stretch",
+        description="Refuse gaps more than this many times longer than the clip; 0 uses the preference",
+        default=USE_PREFERENCE_MAX_STRETCH,
+        min=USE_PREFERENCE_MAX_STRETCH,
+    )
+
+    def settings_with_gap_limits(self, settings: ServiceSettings) -> ServiceSettings:
+        """`settings` with this operator's limits where it sets them."""
+        limits = settings.gap_limits
+        minimum = float(self.min_gap_seconds)
+        stretch = float(self.max_stretch)
+        try:
+            limits = GapLimits(
+                min_gap_seconds=limits.min_gap_seconds if minimum < 0 else minimum,
+                max_stretch=limits.max_stretch if stretch <= 0 else stretch,
+            )
+        except ValueError as error:
+            raise VeoError(f"Gap limits: {error}") from None
+        return dataclasses.replace(settings, gap_limits=limits)
+
+
+def check_before_submit(
+    scene: bpy.types.Scene,
+    transition: Transition,
+    duration_seconds: int,
+    options: GenerationOptions,
+    limits: GapLimits,
+) -> InsertionPlan:
+    """Everything about the gap and the insertion that can be known before paying.
+
+    Raises GapRefused or TimelineError (one sentence); nothing is changed either way.
+    """
+    gap = transition.gap
+    check_gap(gap.start, gap.frames, gap.rate, duration_seconds, options.fit_mode, limits)
+    plan = plan_insertion(
+        scene,
+        transition,
+        duration_seconds=duration_seconds,
+        sample_count=options.sample_count,
+        generate_audio=options.generate_audio,
+        fit_mode=options.fit_mode,
+        make_room=options.make_room,
+    )
+    if plan.sound_left_out:
+        # Sound costs twice as much, and it would go unused: the insertion leaves it out
+        # rather than let it drift from a retimed picture.
+        raise TimelineError(
+            f"The {duration_seconds} s clip plays at {plan.playback_rate:.2f}x speed to fill frames "
+            f"{plan.start}–{plan.end - 1}, and its sound cannot follow a retimed picture: turn off "
+            'Generate Audio (sound costs twice as much), or use "Trim", or a gap as long as the clip'
+        )
+    return plan
+
+
+@dataclass(frozen=True)
+class Skipped:
+    transition: Transition
+    reason: str
+
+    def line(self) -> str:
+        gap = self.transition.gap
+        return (
+            f"Skipping the gap at {gap_label(gap.start, gap.frames, gap.rate)} between "
+            f"'{self.transition.left_name}' and '{self.transition.right_name}': {self.reason}"
+        )
+
+
+@dataclass(frozen=True)
+class FillPlan:
+    """The gaps "fill all gaps" will generate for (with their durations), and those it skips."""
+
+    to_fill: list[tuple[Transition, int]]
+    skipped: list[Skipped]
+    total_cost: float
+    currency: str
+    sample_count: int
+    rate_per_second: float
+
+    def cost_line(self) -> str:
+        if not self.to_fill:
+            which = (
+                "The only gap was"
+                if len(self.skipped) == 1
+                else f"Every one of the {len(self.skipped)} gaps was"
+            )
+            return f"{which} skipped; nothing was sent and nothing is paid for."
+        seconds = " + ".join(f"{duration} s" for _, duration in self.to_fill)
+        samples = "sample" if self.sample_count == 1 else "samples"
+        total = len(self.to_fill) + len(self.skipped)
+        gaps = "gap" if total == 1 else "gaps"
+        of_all = f" of {total}" if self.skipped else ""
+        return (
+            f"Filling {len(self.to_fill)}{of_all} {gaps}: about {self.currency} {self.total_cost:.2f} in all "
+            f"(estimate at list price: ({seconds}) × {self.sample_count} {samples} × "
+            f"{self.currency} {self.rate_per_second:.2f}/s)"
+        )
+
+
+def plan_fill(
+    scene: bpy.types.Scene,
+    transitions: list[Transition],
+    options: GenerationOptions,
+    settings: ServiceSettings,
+) -> FillPlan:
+    """Sort the gaps into those to fill and those to skip (with why), and total the estimate."""
+    to_fill: list[tuple[Transition, int]] = []
+    skipped: list[Skipped] = []
+    for transition in transitions:
+        duration = options.duration_for(transition)
+        try:
+            check_before_submit(scene, transition, duration, options, settings.gap_limits)
+        except VeoError as error:
+            reason = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
+            skipped.append(Skipped(transition, reason))
+        else:
+            to_fill.append((transition, duration))
+    rates = PriceRates(
+        with_audio_per_second=settings.rate_with_audio,
+        without_audio_per_second=settings.rate_without_audio,
+    )
+    estimates = [
+        estimate_cost(duration, options.sample_count, options.generate_audio, rates)
+        for _, duration in to_fill
+    ]
+    return FillPlan(
+        to_fill=to_fill,
+        skipped=skipped,
+        total_cost=round(sum(estimate.amount for estimate in estimates), 2),
+        currency=rates.currency,
+        sample_count=options.sample_count,
+        rate_per_second=rates.per_second(options.generate_audio),
+    )
