@@ -16,7 +16,7 @@ from ..core.client import DEFAULT_BASE_URL, ClientSettings, check_base_url, is_l
 from ..core.errors import OnlineAccessError, ValidationError
 from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLimits
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
-from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE, shared_rate_limiter
+from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
 from ..core.request import Base64Form
 
 # "veo_addon" from a source checkout, "bl_ext.<repo>.veo_transitions" when installed.
@@ -153,12 +153,12 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
             "--online-mode, or enable Preferences > System > Network > Allow Online Access."
         )
     api_key = (prefs.api_key.strip() if prefs else "") or os.environ.get(API_KEY_ENV, "").strip()
-    shared_rate_limiter().requests_per_minute = _requests_per_minute(prefs)
     return ServiceSettings(
         api_key=api_key,
         base_url=base_url,
         client_settings=ClientSettings(
-            base64_form=Base64Form(prefs.base64_form) if prefs else Base64Form.DATA_URI
+            base64_form=Base64Form(prefs.base64_form) if prefs else Base64Form.DATA_URI,
+            requests_per_minute=_requests_per_minute(prefs),
         ),
         clips_folder=prefs.clips_folder if prefs else "//veo_clips/",
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
