@@ -30,7 +30,9 @@ def test_reading_the_settings_leaves_the_request_rate_alone_until_a_job_starts( 
     monkeypatch.setattr(limiter, "requests_per_minute", 7)
     settings = service_settings()
     assert limiter.requests_per_minute == 7
-    assert settings.requests_per_minute == 100000  # VEO_REQUESTS_PER_MINUTE, set by the fixture
+    assert (
+        settings.client_settings.requests_per_minute == 100000
+    )  # VEO_REQUESTS_PER_MINUTE, set by the fixture
 
     two_shots(timeline, tmp_path)
     assert bpy.ops.veo.generate_transition(**GENERATE) == {"FINISHED"}

@@ -26,7 +26,7 @@ from tests.blender.vse_helpers import (
     timeline_snapshot,
 )
 from veo_addon.blender import capture, compat, takes
-from veo_addon.blender import timeline as vse_timeline
+from veo_addon.blender import insert as vse_timeline
 from veo_addon.blender.channels import TimelineError
 from veo_addon.blender.gaps import Transition, find_transition
 from veo_addon.blender.insert import insert_clip

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from veo_addon.core import ratelimit
 from veo_addon.core.client import (
     ClientSettings,
     HighwayClient,
@@ -522,3 +523,18 @@ def test_all_clients_share_one_process_wide_limiter() -> None:
     second = HighwayClient("k", "http://127.0.0.1:9")
     assert first._limiter is second._limiter is shared_rate_limiter()
     assert RateLimiter().requests_per_minute == 50  # the service's documented limit
+
+
+def test_the_shared_limit_changes_only_when_a_client_is_made_with_one() -> None:
+    shared = shared_rate_limiter()
+    before = shared.requests_per_minute
+    try:
+        settings = ClientSettings(requests_per_minute=7)
+        assert shared.requests_per_minute == before  # building settings changes nothing
+        HighwayClient("k", "http://127.0.0.1:9", settings=settings).close()
+        assert shared.requests_per_minute == 7
+        HighwayClient("k", "http://127.0.0.1:9").close()  # no limit given: left as it is
+        assert shared.requests_per_minute == 7
+        assert ratelimit.configure(12) is shared and shared.requests_per_minute == 12
+    finally:
+        shared.requests_per_minute = before

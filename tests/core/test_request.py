@@ -9,6 +9,7 @@ import json
 import pytest
 from PIL import Image
 
+from tests.core.image_files import png_header_only
 from veo_addon.core.errors import ValidationError
 from veo_addon.core.request import (
     MAX_IMAGE_BYTES,
@@ -146,6 +147,12 @@ def test_truncated_png_is_refused_as_unreadable() -> None:
     data = png_bytes(size=(256, 256))
     with pytest.raises(ValidationError, match="not a readable image"):
         ImageInput.from_bytes(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("side", [10_000, 20_000])  # over the limit; far over it (Pillow's own refusal)
+def test_an_image_with_too_many_pixels_is_refused_as_a_field(side: int) -> None:
+    with pytest.raises(ValidationError, match=r"^last_image: is not a readable image \(.*89 megapixels"):
+        ImageInput.from_bytes(png_header_only(side, side), field_name="last_image")
 
 
 def test_image_over_20_mb_is_refused_with_its_size() -> None:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import bpy
 
 from ..core.errors import VeoError
 from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
+from ..core.urls import is_http_url
 from . import compat, keyframe_media
 from .gaps import Transition
 
@@ -230,8 +230,7 @@ def check_keyframe(
     if source.kind is SourceKind.URL:
         if not source.url.strip():
             raise CaptureError(f"no URL given ({side} Frame URL)" if side else "no URL given")
-        scheme = urlsplit(source.url).scheme.lower()
-        if scheme not in ("http", "https") or not urlsplit(source.url).netloc:
+        if not is_http_url(source.url):
             raise CaptureError(f"Keyframe URL must be an http(s) address, got '{source.url}'")
     try:
         if source.kind is SourceKind.RENDER:

@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import bpy
 
+from ..core import mp4
 from ..core.errors import VeoError
+from ..core.mp4 import ClipInfo
 from ..core.timing import (
     FitMode,
     FitPlan,
@@ -38,10 +40,17 @@ from .channels import (
 )
 from .gaps import Transition, refresh_transition, scene_rate
 from .provenance import ROLE_CLIP, ROLE_SOUND, ROLE_SPEED, ClipProvenance, write_provenance
-from .timeline import ClipInfo, probe_clip
 
 if TYPE_CHECKING:
     from bpy.types import Scene
+
+
+def probe_clip(path: str | Path) -> ClipInfo:
+    """The clip's header (see core.mp4); a refusal is a TimelineError like every other here."""
+    try:
+        return mp4.probe_clip(path)
+    except mp4.ClipFileError as error:
+        raise TimelineError(str(error)) from error
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,6 @@ from ..core.jobs import (
     recover_interrupted,
 )
 from ..core.journal import Journal, normalise_blend_path
-from ..core.ratelimit import shared_rate_limiter
 from ..core.request import GenerationRequest
 from ..core.worker_imports import import_worker_modules
 from . import jobstore, journal_sync, placement, shared_task
@@ -154,8 +153,6 @@ class JobManager:
                 client_settings, retry=self.retry_policy, submit_retry=self.retry_policy
             )
 
-        # Requests of every job share one limiter: the preferences' rate applies from this job on.
-        shared_rate_limiter().requests_per_minute = settings.requests_per_minute
         # Before any worker runs: a worker importing while the main thread renders can crash Blender.
         import_worker_modules()
 

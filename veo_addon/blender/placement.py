@@ -18,9 +18,8 @@ from ..core.timing import FitMode, conformed_scene_frames
 from . import compat
 from .channels import TimelineError
 from .gaps import Transition, refresh_transition, scene_rate
-from .insert import InsertedTransition, insert_clip, insert_clip_at_frames
+from .insert import InsertedTransition, insert_clip, insert_clip_at_frames, probe_clip
 from .provenance import PROP_JOB_ID, ClipProvenance
-from .timeline import probe_clip
 
 # In Job.placement: [start, end) of the frames the clip went into, once it is in.
 INSERTED_FRAMES = "inserted_frames"

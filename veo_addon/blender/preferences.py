@@ -122,8 +122,6 @@ class ServiceSettings:
     rate_with_audio: float
     rate_without_audio: float
     gap_limits: GapLimits = field(default_factory=GapLimits)
-    # Applied to the process-wide rate limiter when a job starts (reading settings changes nothing).
-    requests_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
@@ -159,13 +157,13 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         api_key=api_key,
         base_url=base_url,
         client_settings=ClientSettings(
-            base64_form=Base64Form(prefs.base64_form) if prefs else Base64Form.DATA_URI
+            base64_form=Base64Form(prefs.base64_form) if prefs else Base64Form.DATA_URI,
+            requests_per_minute=_requests_per_minute(prefs),
         ),
         clips_folder=prefs.clips_folder if prefs else "//veo_clips/",
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
         gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
-        requests_per_minute=_requests_per_minute(prefs),
     )
 
 

@@ -1,12 +1,14 @@
 """HTTP client for the Highway API's Veo 3.1 first/last-frame endpoint (see docs and spec).
 
-Retry rules, because a submit costs money:
+Every endpoint goes through one retry loop (retry.py); what each does with a failure is its
+rule there, because a submit costs money:
 - task-result polls and downloads retry network failures, 429 and 5xx with
   exponential backoff and jitter, honouring Retry-After;
 - a submit is retried only when it certainly did not reach the server (connect
   failure) or the server refused it outright (429, 503). Anything that may have
   created a task (a timeout or broken connection after sending, 500/502/504, a
-  200 without a task id) raises SubmitOutcomeUnknownError carrying the request.
+  200 without a task id) raises SubmitOutcomeUnknownError carrying the request;
+  a 400 is sent once more in the other Base64 form.
 
 The API key is sent only to the configured base URL, never to the hosts that
 serve result files, and never appears in an error, a repr or a log line.
@@ -14,149 +16,71 @@ serve result files, and never appears in an error, a repr or a log line.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
-import random
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
-from email.utils import parsedate_to_datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
 
 import httpx
 
+from . import ratelimit
 from .errors import (
-    ApiError,
     AuthenticationError,
     BadRequestError,
     Cancelled,
-    InsufficientBalanceError,
     InvalidMediaError,
     MalformedResponseError,
     NetworkError,
     NotFoundError,
-    RateLimitedError,
     ResultExpiredError,
-    ServiceUnavailableError,
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
-    ValidationError,
     VeoError,
     missing_key_error,
 )
-from .ratelimit import RateLimiter, shared_rate_limiter
+from .http_errors import error_from_response
+from .mp4 import is_mp4_file
+from .ratelimit import RateLimiter
 from .request import Base64Form, GenerationRequest
+from .retry import (
+    INCOMPLETE,
+    NO_ANSWER,
+    NOT_SENT,
+    UNREADABLE,
+    Event,
+    Failed,
+    Verdict,
+    download_rule,
+    poll_rule,
+    retry_after_seconds,
+    run_with_retries,
+    submit_rule,
+    transport_event,
+)
+from .retry import (
+    RetryPolicy as RetryPolicy,
+)
+
+# MediaLink, TaskStatus, RetryPolicy and is_loopback_url are imported from here by callers.
+from .task_result import MediaLink as MediaLink
+from .task_result import TaskResult
+from .task_result import TaskStatus as TaskStatus
+from .urls import check_base_url
+from .urls import is_loopback_url as is_loopback_url
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "https://api.highwayapi.ai"
 SUBMIT_PATH = "/v3/async/veo-3.1-generate-firstlastframe"
 RESULT_PATH = "/v3/async/task-result"
-DEFAULT_URL_TTL_SECONDS = 3600
 USER_AGENT = "veo-transitions-blender/0.1"
-
-
-class TaskStatus(StrEnum):
-    QUEUED = "TASK_STATUS_QUEUED"
-    PROCESSING = "TASK_STATUS_PROCESSING"
-    SUCCEED = "TASK_STATUS_SUCCEED"
-    FAILED = "TASK_STATUS_FAILED"
-    UNKNOWN = "UNKNOWN"  # any other value: terminal, shown as it came
-
-    @property
-    def is_terminal(self) -> bool:
-        return self in (TaskStatus.SUCCEED, TaskStatus.FAILED, TaskStatus.UNKNOWN)
-
-
-@dataclass(frozen=True)
-class MediaLink:
-    url: str
-    ttl_seconds: int
-    media_type: str
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    task_id: str
-    status: TaskStatus
-    raw_status: str
-    progress_percent: int | None = None
-    eta_seconds: int | None = None
-    reason: str = ""
-    videos: tuple[MediaLink, ...] = ()
-    audios: tuple[MediaLink, ...] = ()
-    seed: int | None = None
-
-    @classmethod
-    def from_payload(cls, payload: Any, task_id: str) -> TaskResult:
-        if not isinstance(payload, dict) or not isinstance(payload.get("task"), dict):
-            raise MalformedResponseError(f"The task result for {task_id} has no 'task' object")
-        task = payload["task"]
-        raw_status = str(task.get("status") or "")
-        try:
-            status = TaskStatus(raw_status)
-        except ValueError:
-            status = TaskStatus.UNKNOWN
-        extra = payload.get("extra")
-        seed = extra.get("seed") if isinstance(extra, dict) else None
-        return cls(
-            task_id=str(task.get("task_id") or task_id),
-            status=status,
-            raw_status=raw_status,
-            progress_percent=_optional_int(task.get("progress_percent")),
-            eta_seconds=_optional_int(task.get("eta")),
-            reason=str(task.get("reason") or ""),
-            videos=_media_links(payload.get("videos"), "video"),
-            audios=_media_links(payload.get("audios"), "audio"),
-            seed=_optional_int(seed),
-        )
-
-
-def _optional_int(value: Any) -> int | None:
-    """The service sends numbers as ints or as strings; 0 and missing both mean 'unknown' to callers."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _media_links(items: Any, kind: str) -> tuple[MediaLink, ...]:
-    links = []
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and item.get(f"{kind}_url"):
-            ttl = _optional_int(item.get(f"{kind}_url_ttl"))
-            links.append(
-                MediaLink(
-                    url=str(item[f"{kind}_url"]),
-                    ttl_seconds=DEFAULT_URL_TTL_SECONDS if ttl is None else ttl,
-                    media_type=str(item.get(f"{kind}_type") or ""),
-                )
-            )
-    return tuple(links)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 6
-    base_delay: float = 1.0
-    max_delay: float = 30.0
-    jitter: float = 0.25  # +/- this fraction of the delay, so many clients do not retry in step
-    max_retry_after: float = 120.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return min(max(retry_after, 0.0), self.max_retry_after)
-        backoff = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
-        return max(0.0, backoff * random.uniform(1 - self.jitter, 1 + self.jitter))
 
 
 @dataclass(frozen=True)
@@ -170,99 +94,9 @@ class ClientSettings:
     download_read_timeout: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     submit_retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=4))
-
-
-def is_loopback_url(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(base_url: str) -> str:
-    """HTTPS is required, except for loopback addresses (the local test server)."""
-    url = base_url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("base_url", f"{base_url!r} is not an http(s) URL")
-    if parts.scheme != "https" and not is_loopback_url(url):
-        raise ValidationError("base_url", f"must use https:// (http only on loopback): {url}")
-    return url
-
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    from datetime import datetime
-
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
-def _error_body(response: httpx.Response) -> tuple[str, str]:
-    """(reason, message) from the provider's error body, tolerating no body or non-JSON."""
-    try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return "", text
-    if not isinstance(body, dict):
-        return "", ""
-    return str(body.get("reason") or ""), str(body.get("message") or "")
-
-
-def error_from_response(response: httpx.Response) -> ApiError:
-    status = response.status_code
-    reason, message = _error_body(response)
-    detail = f": {message}" if message else ""
-    if status == 400:
-        return BadRequestError(message or reason or "invalid request", reason=reason)
-    if status == 401:
-        return AuthenticationError(
-            f"The API key was refused (HTTP 401 {reason or 'FAILED_TO_AUTH'}){detail}. "
-            "Check the key in the add-on preferences or VEO_API_KEY.",
-            status=status,
-            reason=reason,
-        )
-    if status == 403 and reason == "NOT_ENOUGH_BALANCE":
-        return InsufficientBalanceError(
-            f"The account has no balance left (HTTP 403 NOT_ENOUGH_BALANCE){detail}. Top it up, then retry.",
-            status=status,
-            reason=reason,
-        )
-    if status == 403:
-        return AuthenticationError(
-            f"The API key has no access (HTTP 403 {reason or 'forbidden'}){detail}. "
-            "Check the key in the add-on preferences or VEO_API_KEY.",
-            status=status,
-            reason=reason,
-        )
-    if status == 404:
-        return NotFoundError(f"Not found (HTTP 404){detail}", status=status, reason=reason)
-    if status == 429:
-        return RateLimitedError(
-            f"The service is rate limiting requests (HTTP 429){detail}",
-            retry_after=_retry_after_seconds(response),
-            reason=reason,
-        )
-    if status >= 500:
-        return ServiceUnavailableError(
-            f"The service is unavailable (HTTP {status} {reason}){detail}".replace(" )", ")"),
-            status=status,
-            reason=reason,
-        )
-    return ApiError(f"Unexpected HTTP {status}{detail}", status=status, reason=reason)
+    # The process-wide limit every client shares, applied to the shared limiter when a client is
+    # made with these settings; None leaves the limit as it is.
+    requests_per_minute: int | None = None
 
 
 class HighwayClient:
@@ -289,7 +123,9 @@ class HighwayClient:
             )
         self.settings = settings or ClientSettings()
         self.base64_form = self.settings.base64_form
-        self._limiter = rate_limiter or shared_rate_limiter()
+        if rate_limiter is None and self.settings.requests_per_minute is not None:
+            rate_limiter = ratelimit.configure(self.settings.requests_per_minute)
+        self._limiter = rate_limiter or ratelimit.shared_rate_limiter()
         self._stop = threading.Event()
         timeout = httpx.Timeout(
             connect=self.settings.connect_timeout,
@@ -345,14 +181,14 @@ class HighwayClient:
         form = self.base64_form
         inline_images = request.image.data is not None or request.last_image.data is not None
         try:
-            response = self._send_submit(request, form)
+            task_id = self._submit_in_form(request, form)
         except BadRequestError:
+            # A 400 creates no task, so one more submit in the other Base64 form costs nothing.
             if not (inline_images and self.settings.retry_other_base64_form):
                 raise
             log.info("submit refused with HTTP 400; trying once more with %s Base64", form.other().value)
-            response = self._send_submit(request, form.other())
+            task_id = self._submit_in_form(request, form.other())
             self.base64_form = form.other()
-        task_id = self._task_id_from(response, request)
         log.info("submitted: task %s", task_id)
         return task_id
 
@@ -360,15 +196,26 @@ class HighwayClient:
         """The task's status and, once it succeeded, its result links. Raises TaskNotFoundError
         when the service answers 404: the submit path worked on this base URL, so the path is
         right and the task itself is unknown (expired, deleted, or never this account's)."""
+
+        def attempt() -> TaskResult | Failed:
+            try:
+                response = self._api.get(RESULT_PATH, params={"task_id": task_id})
+            except httpx.TransportError as error:
+                failure = NetworkError(
+                    f"Could not get task {task_id} from {self.base_url}: {_describe(error)}"
+                )
+                return Failed(transport_event(error), failure, cause=error)
+            if response.status_code >= 400:
+                return _failed_status(response)
+            try:
+                return TaskResult.from_payload(_json_or_malformed(response, task_id), task_id)
+            except MalformedResponseError as error:
+                return Failed(UNREADABLE, error)
+
         try:
-            result: TaskResult = self._with_retries(
-                lambda: self._api.get(RESULT_PATH, params={"task_id": task_id}),
-                describe=f"task {task_id}",
-                parse=lambda r: TaskResult.from_payload(_json_or_malformed(r, task_id), task_id),
-            )
+            return self._retry(attempt, poll_rule, self.settings.retry)
         except NotFoundError as error:
             raise TaskNotFoundError(task_id) from error
-        return result
 
     def download(
         self,
@@ -387,38 +234,35 @@ class HighwayClient:
         # A name of its own: another process (or thread) may be fetching the same file right
         # now, and a shared name would let one truncate or rename the other's bytes.
         partial = _new_partial_file(dest)
-        policy = self.settings.retry
         label = f"the result of task {task_id}" if task_id else "the result file"
         received = 0
-        attempt = 0
-        try:
-            while True:
-                attempt += 1
-                self._wait_for_slot()
-                failure: VeoError
-                retry_after: float | None = None
-                try:
-                    received, total = self._download_once(url, partial, received, on_progress, label, task_id)
-                    if total is None or received == total:
-                        break
-                    failure = NetworkError(f"Download of {label} stopped at {received} of {total} bytes")
-                    if received > total:
-                        received = 0  # the server sent more than it announced: start over
-                except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                    failure = NetworkError(f"Could not reach the file host for {label}: {_describe(error)}")
-                except httpx.TransportError as error:
+
+        def attempt() -> int | Failed:
+            nonlocal received
+            try:
+                outcome = self._download_once(url, partial, received, on_progress, label, task_id)
+            except httpx.TransportError as error:
+                event = transport_event(error)
+                if event == NOT_SENT:
+                    text = f"Could not reach the file host for {label}: {_describe(error)}"
+                else:
                     received = partial.stat().st_size if partial.exists() else 0
-                    failure = NetworkError(
-                        f"Download of {label} broke off at {received} bytes: {_describe(error)}"
-                    )
-                except (RateLimitedError, ServiceUnavailableError) as error:
-                    failure = error
-                    retry_after = error.retry_after if isinstance(error, RateLimitedError) else None
-                if attempt >= policy.max_attempts:
-                    raise failure
-                self._pause(policy.delay(attempt, retry_after), failure)
-            if expect_mp4:
-                _check_mp4(partial, label)
+                    text = f"Download of {label} broke off at {received} bytes: {_describe(error)}"
+                return Failed(event, NetworkError(text), cause=error)
+            if isinstance(outcome, Failed):
+                return outcome
+            received, total = outcome
+            if total is None or received == total:
+                return received
+            stopped = NetworkError(f"Download of {label} stopped at {received} of {total} bytes")
+            if received > total:
+                received = 0  # the server sent more than it announced: start over
+            return Failed(INCOMPLETE, stopped)
+
+        try:
+            self._retry(attempt, download_rule, self.settings.retry)
+            if expect_mp4 and not is_mp4_file(partial):
+                raise InvalidMediaError(f"The download of {label} is not an MP4 file")
             os.replace(partial, dest)
         finally:
             partial.unlink(missing_ok=True)
@@ -427,91 +271,60 @@ class HighwayClient:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _send_submit(self, request: GenerationRequest, form: Base64Form) -> httpx.Response:
+    def _retry(
+        self,
+        attempt: Callable[[], T | Failed],
+        rule: Callable[[Event], Verdict],
+        policy: RetryPolicy,
+        outcome_unknown: Callable[[Failed], VeoError] | None = None,
+    ) -> T:
+        return run_with_retries(
+            attempt,
+            rule,
+            policy,
+            wait_for_slot=self._wait_for_slot,
+            pause=self._pause,
+            outcome_unknown=outcome_unknown,
+        )
+
+    def _submit_in_form(self, request: GenerationRequest, form: Base64Form) -> str:
         body = request.to_body(form)
-        policy = self.settings.submit_retry
-        attempt = 0
-        while True:
-            attempt += 1
-            self._wait_for_slot()
+
+        def attempt() -> str | Failed:
             try:
                 response = self._api.post(SUBMIT_PATH, json=body)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-                # The request never left: safe to try again.
-                failure: VeoError = NetworkError(f"Could not reach {self.base_url}: {_describe(error)}")
-                retry_after = None
             except httpx.TransportError as error:
-                raise SubmitOutcomeUnknownError(
-                    "The submit was sent but no answer came back "
-                    f"({_describe(error)}): a task may have been created and billed. "
-                    "It was not sent again; check your account before generating again.",
-                    request=request,
-                ) from error
-            else:
-                if response.status_code < 400:
-                    return response
-                failure = error_from_response(response)
-                if response.status_code in (500, 502, 504):
-                    raise SubmitOutcomeUnknownError(
-                        f"{failure} while taking the submit: a task may have been created. "
-                        "It was not sent again; check your account before generating again.",
-                        request=request,
-                    ) from failure
-                if response.status_code not in (429, 503):
-                    raise failure
-                retry_after = failure.retry_after if isinstance(failure, RateLimitedError) else None
-                retry_after = retry_after if retry_after is not None else _retry_after_seconds(response)
-            if attempt >= policy.max_attempts:
-                raise failure
-            self._pause(policy.delay(attempt, retry_after), failure)
+                event = transport_event(error)
+                if event == NOT_SENT:
+                    failure: VeoError = NetworkError(f"Could not reach {self.base_url}: {_describe(error)}")
+                else:
+                    failure = NetworkError(
+                        f"The submit was sent but no answer came back ({_describe(error)})"
+                    )
+                return Failed(event, failure, cause=error)
+            if response.status_code >= 400:
+                return _failed_status(response)
+            task_id = _task_id_in(response)
+            if task_id is None:
+                return Failed(UNREADABLE, MalformedResponseError("The service accepted the submit"))
+            return task_id
 
-    def _task_id_from(self, response: httpx.Response, request: GenerationRequest) -> str:
-        try:
-            payload = response.json()
-            task_id = payload["task_id"] if isinstance(payload, dict) else None
-        except (ValueError, KeyError):
-            task_id = None
-        if not isinstance(task_id, str) or not task_id.strip():
-            raise SubmitOutcomeUnknownError(
-                "The service accepted the submit but its answer has no task id, so the clip cannot be "
-                "fetched. It was not sent again; check your account before generating again.",
+        def outcome_unknown(failed: Failed) -> VeoError:
+            if failed.event == NO_ANSWER:
+                what = f"{failed.error}: a task may have been created and billed."
+            elif failed.event == UNREADABLE:
+                what = (
+                    "The service accepted the submit but its answer has no task id, "
+                    "so the clip cannot be fetched."
+                )
+            else:
+                what = f"{failed.error} while taking the submit: a task may have been created."
+            return SubmitOutcomeUnknownError(
+                f"{what} It was not sent again; check your account before generating again.",
                 request=request,
             )
-        return task_id.strip()
 
-    def _with_retries(
-        self,
-        send: Callable[[], httpx.Response],
-        *,
-        describe: str,
-        parse: Callable[[httpx.Response], Any],
-    ) -> Any:
-        policy = self.settings.retry
-        attempt = 0
-        while True:
-            attempt += 1
-            self._wait_for_slot()
-            retry_after: float | None = None
-            failure: VeoError
-            try:
-                response = send()
-            except httpx.TransportError as error:
-                failure = NetworkError(f"Could not get {describe} from {self.base_url}: {_describe(error)}")
-            else:
-                if response.status_code < 400:
-                    try:
-                        return parse(response)
-                    except MalformedResponseError as error:
-                        failure = error
-                else:
-                    failure = error_from_response(response)
-                    if response.status_code != 429 and response.status_code < 500:
-                        raise failure
-                    if isinstance(failure, RateLimitedError):
-                        retry_after = failure.retry_after
-            if attempt >= policy.max_attempts:
-                raise failure
-            self._pause(policy.delay(attempt, retry_after), failure)
+        return self._retry(attempt, submit_rule, self.settings.submit_retry, outcome_unknown)
 
     def _download_once(
         self,
@@ -521,24 +334,25 @@ class HighwayClient:
         on_progress: Callable[[int, int | None], None] | None,
         label: str,
         task_id: str,
-    ) -> tuple[int, int | None]:
+    ) -> tuple[int, int | None] | Failed:
         headers = {"Range": f"bytes={received}-"} if received else {}
         with self._files.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status in (403, 404, 410):
-                raise ResultExpiredError(
+                expired = ResultExpiredError(
                     f"The download link for {label} has expired (HTTP {status}); "
                     "the clip can no longer be fetched from the service.",
                     task_id=task_id,
                 )
+                return Failed(status, expired)
             if status == 416 and received:
                 return received, received  # we already hold every byte
             if status >= 400:
                 response.read()  # a streamed answer must be read before its error body is parsed
-                failure = error_from_response(response)
-                if isinstance(failure, RateLimitedError | ServiceUnavailableError):
-                    raise failure
-                raise NetworkError(f"Download of {label} failed: {failure}")
+                failed = _failed_status(response)
+                if download_rule(status) is Verdict.RETRY:
+                    return failed
+                return Failed(status, NetworkError(f"Download of {label} failed: {failed.error}"))
             if status == 206 and received:
                 start = _content_range_start(response.headers.get("Content-Range"))
                 if start != received:
@@ -570,6 +384,20 @@ class HighwayClient:
             raise Cancelled("Stopped while waiting to retry")
 
 
+def _failed_status(response: httpx.Response) -> Failed:
+    """An error status as a failed attempt, with the server's Retry-After when it sent one."""
+    return Failed(response.status_code, error_from_response(response), retry_after_seconds(response))
+
+
+def _task_id_in(response: httpx.Response) -> str | None:
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    task_id = payload.get("task_id") if isinstance(payload, dict) else None
+    return task_id.strip() if isinstance(task_id, str) and task_id.strip() else None
+
+
 def _json_or_malformed(response: httpx.Response, task_id: str) -> Any:
     try:
         return response.json()
@@ -588,13 +416,6 @@ def _content_range_start(value: str | None) -> int | None:
         return int(value[6:].split("-", 1)[0])
     except ValueError:
         return None
-
-
-def _check_mp4(path: Path, label: str) -> None:
-    with open(path, "rb") as handle:
-        head = handle.read(12)
-    if len(head) < 12 or head[4:8] != b"ftyp":
-        raise InvalidMediaError(f"The download of {label} is not an MP4 file")
 
 
 def _new_partial_file(dest: Path) -> Path:

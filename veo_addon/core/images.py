@@ -13,32 +13,28 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps
 
-from .errors import VeoError
-
-# The request's own limit ("up to 20 MB" in the API, read as MiB there), so both agree.
-from .request import MAX_IMAGE_BYTES
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-JPEG_SIGNATURE = b"\xff\xd8\xff"
-TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*")
-SGI_SIGNATURE = b"\x01\xda"
+# Signatures, limits and the decode check live in imagebytes, shared with the request.
+from .imagebytes import (
+    MAX_IMAGE_BYTES,
+    MAX_PIXELS,
+    ImageError,
+    SourceFormat,
+    decode_image,
+    describe_signature,
+    open_within_limits,
+    source_format,
+)
+from .imagebytes import PNG_SIGNATURE as PNG_SIGNATURE  # callers check encoded output with it
 
 # What is read, not what is sent: everything is scaled down and re-encoded under
-# MAX_IMAGE_BYTES before sending, so only memory bounds these. A file larger than this is no
-# keyframe anyone meant; the pixel limit is Pillow's own decompression-bomb threshold
-# (about 89 megapixels, a quarter gigabyte of RGB) held here so that another add-on changing
-# Pillow's global cannot lift it.
+# MAX_IMAGE_BYTES before sending, so only memory bounds this and MAX_PIXELS. A file larger
+# than this is no keyframe anyone meant.
 MAX_READ_BYTES = 256 * 1024 * 1024
-MAX_PIXELS = 89_478_485
 
 _LETTERBOX_COLOUR = (0, 0, 0)
 _JPEG_QUALITIES = (95, 90, 85, 75, 60)
-
-
-class ImageError(VeoError, ValueError):
-    """A keyframe image cannot be used; `str()` is one line for the user."""
 
 
 class ImageFormat(StrEnum):
@@ -48,16 +44,6 @@ class ImageFormat(StrEnum):
     @property
     def mime_type(self) -> str:
         return f"image/{self.value}"
-
-
-class SourceFormat(StrEnum):
-    """What a keyframe may be read from; whatever it is, PNG or JPEG is what is sent."""
-
-    PNG = "PNG"
-    JPEG = "JPEG"
-    TIFF = "TIFF"
-    WEBP = "WebP"
-    SGI = "SGI"  # only as Blender's render intermediate, never as a file the user chose
 
 
 KEYFRAME_FILE_FORMATS = (SourceFormat.PNG, SourceFormat.JPEG, SourceFormat.TIFF, SourceFormat.WEBP)
@@ -95,58 +81,27 @@ class PreparedImage:
 
 def sniff_image_format(data: bytes, what: str = "image") -> ImageFormat:
     """PNG or JPEG from the file's signature; anything else is refused with a message naming it."""
-    if data.startswith(PNG_SIGNATURE):
+    found = source_format(data)
+    if found is SourceFormat.PNG:
         return ImageFormat.PNG
-    if data.startswith(JPEG_SIGNATURE):
+    if found is SourceFormat.JPEG:
         return ImageFormat.JPEG
     if not data:
         raise ImageError(f"{what} is empty")
-    raise ImageError(f"{what} is not a PNG or JPEG image ({_describe_signature(data)})")
-
-
-def _describe_signature(data: bytes) -> str:
-    known = {
-        b"GIF8": "looks like GIF",
-        b"RIFF": "looks like WebP",
-        b"BM": "looks like BMP",
-        b"II*\x00": "looks like TIFF",
-        b"MM\x00*": "looks like TIFF",
-        b"\x76\x2f\x31\x01": "looks like OpenEXR",
-        SGI_SIGNATURE: "looks like SGI",
-    }
-    for signature, description in known.items():
-        if data.startswith(signature):
-            return description
-    if data[4:8] == b"ftyp":
-        return "looks like a video or HEIC"
-    return "unrecognised content"
+    raise ImageError(f"{what} is not a PNG or JPEG image ({describe_signature(data)})")
 
 
 def sniff_source_format(
     data: bytes, what: str = "image", accepted: tuple[SourceFormat, ...] = KEYFRAME_FILE_FORMATS
 ) -> SourceFormat:
     """The format from the signature, if `accepted`; anything else is refused with a message naming it."""
-    found = _source_format(data)
+    found = source_format(data)
     if found is not None and found in accepted:
         return found
     if not data:
         raise ImageError(f"{what} is empty")
     listed = ", ".join(kind.value for kind in accepted)
-    raise ImageError(f"{what} is not a {_or_list(listed)} image ({_describe_signature(data)})")
-
-
-def _source_format(data: bytes) -> SourceFormat | None:
-    if data.startswith(PNG_SIGNATURE):
-        return SourceFormat.PNG
-    if data.startswith(JPEG_SIGNATURE):
-        return SourceFormat.JPEG
-    if data.startswith(TIFF_SIGNATURES):
-        return SourceFormat.TIFF
-    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
-        return SourceFormat.WEBP
-    if data.startswith(SGI_SIGNATURE):
-        return SourceFormat.SGI
-    return None
+    raise ImageError(f"{what} is not a {_or_list(listed)} image ({describe_signature(data)})")
 
 
 def _or_list(listed: str) -> str:
@@ -199,42 +154,12 @@ def read_image_file(path: str | Path, max_bytes: int = MAX_READ_BYTES) -> bytes:
 def inspect_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> None:
     """What can be checked without decoding the pixels (which is the worker's job): the header,
     the pixel count, and for PNG every chunk's checksum."""
-    image = _open_within_limits(data, what, max_pixels)
+    image = open_within_limits(data, what, max_pixels)
     if image.format == "PNG":
         try:
             image.verify()
         except (OSError, SyntaxError, ValueError) as error:
             raise ImageError(f"{what} cannot be decoded: {error}") from error
-
-
-def decode_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode fully (not just the header), so a truncated file fails here with a clear line."""
-    image = _open_within_limits(data, what, max_pixels)
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{what} cannot be decoded: {error}") from error
-    return image
-
-
-def _open_within_limits(data: bytes, what: str, max_pixels: int) -> Image.Image:
-    """The image with only its header read, refused when it has more pixels than `max_pixels`."""
-    try:
-        image = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        # Pillow's own refusal, far over the limit, comes before the size can be asked.
-        raise ImageError(
-            f"{what} has far more pixels than the {max_pixels / 1e6:.0f} megapixels a keyframe image may have"
-        ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{what} cannot be decoded: {error}") from error
-    width, height = image.size
-    if width * height > max_pixels:
-        raise ImageError(
-            f"{what} is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); "
-            f"keyframe images may have at most {max_pixels / 1e6:.0f} megapixels"
-        )
-    return image
 
 
 def aspect_for_size(width: int, height: int) -> AspectRatio:

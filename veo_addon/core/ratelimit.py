@@ -40,7 +40,8 @@ class RateLimiter:
     def requests_per_minute(self, value: int) -> None:
         if value < 1:
             raise ValueError("requests_per_minute must be at least 1")
-        self._limit = int(value)
+        with self._lock:
+            self._limit = int(value)
 
     def acquire(self, cancelled: Callable[[], bool] | None = None) -> None:
         """Block until a request may be sent. Waits in short slices so a cancel is seen."""
@@ -69,3 +70,13 @@ def shared_rate_limiter() -> RateLimiter:
         if _shared is None:
             _shared = RateLimiter()
         return _shared
+
+
+def configure(requests_per_minute: int) -> RateLimiter:
+    """Set the process-wide limit (the user's preference); returns the shared limiter.
+
+    The one place that changes it: a client made with `ClientSettings.requests_per_minute`
+    calls this, so the limit follows the settings a job runs with and nothing else."""
+    limiter = shared_rate_limiter()
+    limiter.requests_per_minute = requests_per_minute
+    return limiter

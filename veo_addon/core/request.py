@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import ValidationError
+from .imagebytes import MAX_IMAGE_BYTES, SENDABLE_MIME_TYPES, ImageError, decode_image, source_format
+from .urls import is_http_url
 
-MAX_IMAGE_BYTES = 20 * 1024 * 1024
 SEED_MAX = 4_294_967_295
 
 RESOLUTIONS = ("720p", "1080p")
 ASPECT_RATIOS = ("16:9", "9:16")
 DURATIONS = (4, 6, 8)
+# Veo only produces 1080p clips at the longest duration.
+FULL_HD_DURATION_SECONDS = 8
 SAMPLE_COUNT_RANGE = (1, 4)
 PERSON_GENERATION = ("allow_adult", "dont_allow", "allow_all")
 
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_JPEG_MAGIC = b"\xff\xd8\xff"
+
+def durations_for(resolution: str) -> tuple[int, ...]:
+    """The clip lengths, in seconds, offered at `resolution` (1080p: 8 s only)."""
+    return (FULL_HD_DURATION_SECONDS,) if resolution == "1080p" else DURATIONS
 
 
 class Base64Form(StrEnum):
@@ -34,15 +37,6 @@ class Base64Form(StrEnum):
 
     def other(self) -> Base64Form:
         return Base64Form.BARE if self is Base64Form.DATA_URI else Base64Form.DATA_URI
-
-
-def sniff_image_type(data: bytes) -> str | None:
-    """'image/png', 'image/jpeg', or None for anything else."""
-    if data.startswith(_PNG_MAGIC):
-        return "image/png"
-    if data.startswith(_JPEG_MAGIC):
-        return "image/jpeg"
-    return None
 
 
 def _human_size(size: int) -> str:
@@ -59,20 +53,22 @@ class ImageInput:
 
     @classmethod
     def from_bytes(cls, data: bytes, *, field_name: str = "image") -> ImageInput:
-        mime = sniff_image_type(data)
+        mime = SENDABLE_MIME_TYPES.get(source_format(data))  # type: ignore[arg-type]
         if mime is None:
             raise ValidationError(field_name, "must be a PNG or JPEG image (the bytes are neither)")
         if len(data) > MAX_IMAGE_BYTES:
             raise ValidationError(
                 field_name, f"is {_human_size(len(data))}; the service accepts at most 20 MB"
             )
-        _check_decodable(data, field_name)
+        try:
+            decode_image(data, "the image").close()
+        except ImageError as error:
+            raise ValidationError(field_name, f"is not a readable image ({error})") from None
         return cls(data=data, mime_type=mime)
 
     @classmethod
     def from_url(cls, url: str, *, field_name: str = "image") -> ImageInput:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        if not is_http_url(url):
             raise ValidationError(field_name, f"URL must start with http:// or https:// (got {url!r})")
         return cls(url=url.strip())
 
@@ -93,18 +89,6 @@ class ImageInput:
         if self.url is not None:
             return self.url
         return f"{self.mime_type}, {len(self.data or b'')} bytes"
-
-
-def _check_decodable(data: bytes, field_name: str) -> None:
-    # Pillow is a dependency of the add-on; imported here so that request.py stays
-    # cheap to import for code that only builds URL requests.
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise ValidationError(field_name, f"is not a readable image ({error})") from None
 
 
 def _require_choice(name: str, value: Any, allowed: tuple[Any, ...]) -> None:
@@ -162,7 +146,7 @@ class GenerationRequest:
         if not isinstance(self.generate_audio, bool):
             raise ValidationError("generate_audio", "must be true or false")
         _require_choice("person_generation", self.person_generation, PERSON_GENERATION)
-        if self.resolution == "1080p" and self.duration_seconds != 8:
+        if self.duration_seconds not in durations_for(self.resolution):
             raise ValidationError(
                 "resolution",
                 f"1080p is offered with 8-second clips only (duration_seconds is {self.duration_seconds}); "

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
+from .request import durations_for
+
 CLIP_FPS = 24
-CLIP_DURATIONS_SECONDS: tuple[int, ...] = (4, 6, 8)
-# Veo only produces 1080p clips at the longest duration.
-FULL_HD_DURATION_SECONDS = 8
 
 # Blender stores fps_base as a float32 (1.001 reads back as 1.00100004673); NTSC bases are
 # n/1000, so limiting the base's denominator recovers the exact rate (24000/1001).
@@ -62,13 +61,12 @@ def clip_frame_count(duration_seconds: float, clip_fps: int = CLIP_FPS) -> int:
 def auto_duration_seconds(gap_seconds: float, resolution: str = "720p") -> int:
     """The shortest Veo duration that covers `gap_seconds`; 8 s when nothing shorter does, or at
     1080p. A gap on the timeline is decided in frames instead (`auto_duration_for_frames`)."""
-    if resolution == "1080p":
-        return FULL_HD_DURATION_SECONDS
-    for duration in CLIP_DURATIONS_SECONDS:
+    durations = durations_for(resolution)
+    for duration in durations:
         # A hair of tolerance: 100 frames at 25 fps is exactly 4 s even after float rounding.
         if duration + 1e-9 >= gap_seconds:
             return duration
-    return CLIP_DURATIONS_SECONDS[-1]
+    return durations[-1]
 
 
 def auto_duration_for_frames(gap_frames: int, scene_rate: Fraction, resolution: str = "720p") -> int:
@@ -77,12 +75,11 @@ def auto_duration_for_frames(gap_frames: int, scene_rate: Fraction, resolution: 
     Counted in frames, not seconds: at 23.976 a 96-frame gap lasts 4.004 s, yet the 4 s clip
     (96 frames) fills it frame for frame; comparing seconds would pay for a 6 s clip and squeeze it.
     """
-    if resolution == "1080p":
-        return FULL_HD_DURATION_SECONDS
-    for duration in CLIP_DURATIONS_SECONDS:
+    durations = durations_for(resolution)
+    for duration in durations:
         if clip_scene_frames(duration, scene_rate) >= gap_frames:
             return duration
-    return CLIP_DURATIONS_SECONDS[-1]
+    return durations[-1]
 
 
 @dataclass(frozen=True)

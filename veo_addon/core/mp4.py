@@ -1,5 +1,5 @@
-"""The clip file as the timeline needs it: frame count, duration and sound, read from the MP4's
-own header without Blender, so before anything on the timeline changes."""
+"""MP4 files, read without Blender: the signature every MP4 starts with, and what a clip's own
+boxes say (frame count, duration, audio) before anything touches the timeline."""
 
 from __future__ import annotations
 
@@ -10,7 +10,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from .channels import TimelineError
+from .errors import VeoError
+
+
+class ClipFileError(VeoError):
+    """A clip file is missing, unreadable, not an MP4, or has no usable video track."""
+
+
+def starts_like_mp4(head: bytes) -> bool:
+    """Whether the first 12 bytes of a file are an MP4 `ftyp` box header."""
+    return len(head) >= 12 and head[4:8] == b"ftyp"
+
+
+def is_mp4_file(path: Path | str) -> bool:
+    """Whether the file at `path` starts like an MP4; False when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return starts_like_mp4(handle.read(12))
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -40,17 +58,16 @@ def probe_clip(path: str | Path) -> ClipInfo:
     """Frame count, duration and audio presence from the MP4 boxes; refuses anything else."""
     clip_path = Path(path)
     if not clip_path.is_file():
-        raise TimelineError(f"Clip file '{clip_path}' does not exist")
+        raise ClipFileError(f"Clip file '{clip_path}' does not exist")
     try:
         with clip_path.open("rb") as stream:
-            header = stream.read(12)
-            if len(header) < 12 or header[4:8] != b"ftyp":
-                raise TimelineError(f"Clip file '{clip_path}' is not an MP4 video")
+            if not starts_like_mp4(stream.read(12)):
+                raise ClipFileError(f"Clip file '{clip_path}' is not an MP4 video")
             moov = _read_top_level_box(stream, b"moov")
     except OSError as error:
-        raise TimelineError(f"Clip file '{clip_path}' cannot be read: {error.strerror or error}") from error
+        raise ClipFileError(f"Clip file '{clip_path}' cannot be read: {error.strerror or error}") from error
     if moov is None:
-        raise TimelineError(
+        raise ClipFileError(
             f"Clip file '{clip_path}' is incomplete (no 'moov' box): the download may have stopped"
         )
     video: tuple[int, float] | None = None
@@ -67,7 +84,7 @@ def probe_clip(path: str | Path) -> ClipInfo:
         elif handler == b"soun" and sample_count > 0:
             has_audio = True
     if video is None or video[0] < 1 or video[1] <= 0:
-        raise TimelineError(f"Clip file '{clip_path}' has no video track")
+        raise ClipFileError(f"Clip file '{clip_path}' has no video track")
     return ClipInfo(path=clip_path, frame_count=video[0], duration_seconds=video[1], has_audio=has_audio)
 
 

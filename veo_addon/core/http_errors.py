@@ -1,0 +1,73 @@
+"""The typed error for each error status the service answers with (see errors.py)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from .errors import (
+    ApiError,
+    AuthenticationError,
+    BadRequestError,
+    InsufficientBalanceError,
+    NotFoundError,
+    RateLimitedError,
+    ServiceUnavailableError,
+)
+from .retry import retry_after_seconds
+
+
+def _error_body(response: httpx.Response) -> tuple[str, str]:
+    """(reason, message) from the provider's error body, tolerating no body or non-JSON."""
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return "", text
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("reason") or ""), str(body.get("message") or "")
+
+
+def error_from_response(response: httpx.Response) -> ApiError:
+    status = response.status_code
+    reason, message = _error_body(response)
+    detail = f": {message}" if message else ""
+    if status == 400:
+        return BadRequestError(message or reason or "invalid request", reason=reason)
+    if status == 401:
+        return AuthenticationError(
+            f"The API key was refused (HTTP 401 {reason or 'FAILED_TO_AUTH'}){detail}. "
+            "Check the key in the add-on preferences or VEO_API_KEY.",
+            status=status,
+            reason=reason,
+        )
+    if status == 403 and reason == "NOT_ENOUGH_BALANCE":
+        return InsufficientBalanceError(
+            f"The account has no balance left (HTTP 403 NOT_ENOUGH_BALANCE){detail}. Top it up, then retry.",
+            status=status,
+            reason=reason,
+        )
+    if status == 403:
+        return AuthenticationError(
+            f"The API key has no access (HTTP 403 {reason or 'forbidden'}){detail}. "
+            "Check the key in the add-on preferences or VEO_API_KEY.",
+            status=status,
+            reason=reason,
+        )
+    if status == 404:
+        return NotFoundError(f"Not found (HTTP 404){detail}", status=status, reason=reason)
+    if status == 429:
+        return RateLimitedError(
+            f"The service is rate limiting requests (HTTP 429){detail}",
+            retry_after=retry_after_seconds(response),
+            reason=reason,
+        )
+    if status >= 500:
+        return ServiceUnavailableError(
+            f"The service is unavailable (HTTP {status} {reason}){detail}".replace(" )", ")"),
+            status=status,
+            reason=reason,
+        )
+    return ApiError(f"Unexpected HTTP {status}{detail}", status=status, reason=reason)
