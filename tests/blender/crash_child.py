@@ -25,7 +25,7 @@ from veo_addon.blender import compat
 from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
-from veo_addon.core.jobs import PollPolicy
+from veo_addon.core.delivery import PollPolicy
 
 
 def build_edit() -> bpy.types.Scene:

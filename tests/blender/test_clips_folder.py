@@ -14,7 +14,7 @@ from veo_addon.blender import clips_folder, jobstore
 from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
-from veo_addon.core.jobs import JobState
+from veo_addon.core.job import JobState
 
 GENERATE = {"left_strip": "Left", "right_strip": "Right", "prompt": "red to blue", "duration": "4", "seed": 3}
 

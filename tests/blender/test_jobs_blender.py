@@ -18,7 +18,7 @@ from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
 from veo_addon.blender.timeline import read_provenance
-from veo_addon.core.jobs import Job, JobState
+from veo_addon.core.job import Job, JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
 

@@ -18,7 +18,7 @@ from veo_addon.blender import compat, handlers, jobstore
 from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
-from veo_addon.core.jobs import JobState
+from veo_addon.core.job import JobState
 
 
 def movie_strips() -> list[bpy.types.Strip]:

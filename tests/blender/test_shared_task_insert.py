@@ -17,7 +17,7 @@ from veo_addon.blender import compat, jobstore
 from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.runtime import GenerationOptions, manager
-from veo_addon.core.jobs import Job, JobState
+from veo_addon.core.job import Job, JobState
 
 PROMPT = "the red room dissolves into the blue room"
 GENERATE = {"left_strip": "Left", "right_strip": "Right", "prompt": PROMPT, "duration": "4", "seed": 42}

@@ -14,7 +14,7 @@ from tests.blender.vse_helpers import BLUE, GREEN, RED, TimelineBuilder, timelin
 from veo_addon.blender import compat, operators, runtime
 from veo_addon.blender.placement import choose_transition
 from veo_addon.blender.preferences import service_settings
-from veo_addon.core.jobs import JobState
+from veo_addon.core.job import JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "seed": 42}
 

@@ -31,23 +31,15 @@ from tests.core.jobs_helpers import (
     start_runner,
     wait_until,
 )
-from veo_addon.core.errors import ValidationError
-from veo_addon.core.jobs import (
-    LINK_REFRESHES,
-    EventKind,
-    Job,
-    JobRunner,
-    JobState,
-    JobStateError,
-    PollPolicy,
-    clip_path,
-    mark_inserted,
-    recover_interrupted,
-    safe_file_stem,
-)
-from veo_addon.core.journal import Journal
+from veo_addon.core.clipfiles import clip_path, safe_file_stem
+from veo_addon.core.delivery import LINK_REFRESHES, PollPolicy
+from veo_addon.core.errors import JobStateError, ValidationError
+from veo_addon.core.job import Job, JobState
+from veo_addon.core.journal import Journal, mark_inserted
 from veo_addon.core.pricing import PriceRates, estimate_cost
 from veo_addon.core.request import GenerationRequest
+from veo_addon.core.runner import JobRunner, recover_interrupted
+from veo_addon.core.runner_base import EventKind
 
 # -- state machine (no server) -------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ import pytest
 
 from localserver import LocalHighway
 from tests.core.jobs_helpers import RunJob, assert_clean, assert_one_line, make_request, new_job
-from veo_addon.core.jobs import LINK_REFRESHES, Charge, JobState, clip_path
+from veo_addon.core.clipfiles import clip_path
+from veo_addon.core.delivery import LINK_REFRESHES
+from veo_addon.core.job import Charge, JobState
 from veo_addon.core.journal import Journal
 
 # -- download links that answer as expired right after success -----------------------------------

@@ -21,7 +21,8 @@ from tests.core.jobs_helpers import (
     run_identical_request_in_process,
 )
 from veo_addon.core import clipfiles
-from veo_addon.core.jobs import Charge, Job, JobState, clip_path
+from veo_addon.core.clipfiles import clip_path
+from veo_addon.core.job import Charge, Job, JobState
 from veo_addon.core.journal import Journal
 
 # -- an unknown outcome, then the identical request again ------------------------------------------

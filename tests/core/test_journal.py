@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.core.jobs_helpers import FAKE_API_KEY, new_job, write_jobs_in_process
-from veo_addon.core.jobs import Job, JobState, recover_interrupted
+from veo_addon.core.job import Job, JobState
 from veo_addon.core.journal import Journal, normalise_blend_path
+from veo_addon.core.runner import recover_interrupted
 
 
 @pytest.fixture

@@ -20,21 +20,15 @@ from typing import Any
 import bpy
 
 from ..core.client import HighwayClient, RetryPolicy
+from ..core.delivery import PollPolicy
 from ..core.errors import VeoError, missing_key_error
 from ..core.images import FitMethod, prepare_keyframe
-from ..core.jobs import (
-    EventKind,
-    Job,
-    JobEvent,
-    JobRunner,
-    JobState,
-    PollPolicy,
-    mark_inserted,
-    recover_interrupted,
-)
-from ..core.journal import Journal, normalise_blend_path
+from ..core.job import Job, JobState
+from ..core.journal import Journal, mark_inserted, normalise_blend_path
 from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
+from ..core.runner import JobRunner, recover_interrupted
+from ..core.runner_base import EventKind, JobEvent
 from ..core.timing import FitMode
 from ..core.worker_imports import import_worker_modules
 from . import gaps, jobstore, placement, shared_task, timeline
