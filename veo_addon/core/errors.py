@@ -267,7 +267,7 @@ class IdenticalSubmitPendingError(VeoError):
     code = "identical_submit_pending"
 
 
-def error_code(error: BaseException) -> str:
+def code_of(error: BaseException) -> str:
     """The stable code a job records for the failure that ended it."""
     if isinstance(error, VeoError):
         return error.code

@@ -17,7 +17,8 @@ States (`JobState`)::
     inserted ──► downloaded (the file was reopened without the strips: insert the clip again)
 
 `Job.transition()` is the one place a state changes; it refuses impossible moves.
-A failure in FINAL_ERROR_KINDS (the service decided, or the task is gone) is never resumed.
+A failure whose error is `final` (the service decided, or the task is gone) is never resumed;
+`Job.error_code` names that error by its stable code (errors.py), never by its class name.
 An identical request is not sent, unless `force_new`, while an earlier one may have paid
 without delivering (`Job.blocks_identical_submit`). `Job.charge` says afterwards whether a
 job paid (SUBMITTED), reused (REUSED), or maybe did (UNKNOWN).
@@ -34,7 +35,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .errors import JobStateError, scrub
+from .errors import (
+    JobStateError,
+    SubmitOutcomeUnknownError,
+    TaskNotFoundError,
+    code_from_class_name,
+    is_final_code,
+    scrub,
+)
 
 
 class JobState(StrEnum):
@@ -94,15 +102,6 @@ _TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.UNKNOWN_OUTCOME: frozenset({JobState.QUEUED}),
 }
 
-# A failure the service itself decided: resuming cannot change it. (Identified by the error's
-# class name, as `Job.error_kind` records it.) A job that failed this way is never followed by
-# an identical request either; a gone task (TaskNotFoundError) makes the next identical request
-# refuse to pay again without force_new.
-TASK_GONE_KIND = "TaskNotFoundError"
-FINAL_ERROR_KINDS = frozenset(
-    {"TaskFailedError", "AllSamplesFilteredError", "ValidationError", TASK_GONE_KIND}
-)
-
 
 class Charge(StrEnum):
     """What a job cost at the service, as far as the add-on can know (see `Job.charge`)."""
@@ -142,7 +141,7 @@ class Job:
     progress_percent: int | None = None
     eta_seconds: int | None = None
     message: str = ""  # last user-facing line
-    error_kind: str = ""  # class name of the error that ended the job
+    error_code: str = ""  # stable code of the error that ended the job (errors.py `code`)
     created_at: float = field(default_factory=_now)
     updated_at: float = field(default_factory=_now)
     base_url: str = ""  # which service the task lives on (never a key)
@@ -156,7 +155,7 @@ class Job:
 
     # -- state machine -----------------------------------------------------------------------
 
-    def transition(self, new_state: JobState, message: str | None = None, *, error_kind: str = "") -> None:
+    def transition(self, new_state: JobState, message: str | None = None, *, error_code: str = "") -> None:
         """The one place a job changes state. Raises JobStateError for an impossible move."""
         new_state = JobState(new_state)
         allowed = _TRANSITIONS[self.state]
@@ -166,15 +165,15 @@ class Job:
             new_state in _RESUMED_STATES and not self.task_id
         ):
             raise JobStateError(f"Job {self.job_id}: cannot resume without a task id")
-        if self.state is JobState.FAILED and self.error_kind in FINAL_ERROR_KINDS:
+        if self.failed_finally:
             raise JobStateError(f"Job {self.job_id}: the service ended this task; it cannot be resumed")
         if new_state in (JobState.QUEUED, JobState.PROCESSING) and not self.task_id:
             raise JobStateError(f"Job {self.job_id}: {new_state} needs a task id")
         if new_state is JobState.DOWNLOADED and not self.clip_paths:
             raise JobStateError(f"Job {self.job_id}: downloaded needs at least one clip")
         self.state = new_state
-        # An error kind belongs to the failure that set it; a later state clears it.
-        self.error_kind = error_kind if new_state in (JobState.FAILED, JobState.UNKNOWN_OUTCOME) else ""
+        # An error code belongs to the failure that set it; a later state clears it.
+        self.error_code = error_code if new_state in (JobState.FAILED, JobState.UNKNOWN_OUTCOME) else ""
         if new_state is not JobState.SUBMITTING:
             self.owner_pid = None
         if message is not None:
@@ -196,13 +195,24 @@ class Job:
         if not self.task_id or self.state in (JobState.DOWNLOADED, JobState.INSERTED):
             return False
         if self.state is JobState.FAILED:
-            return self.error_kind not in FINAL_ERROR_KINDS
+            return not self.failed_finally
         return self.state is not JobState.CAPTURED
 
     @property
     def needs_resume(self) -> bool:
         """Unfinished work to pick up on file load without asking: a task is in flight."""
         return bool(self.task_id) and (self.state.is_in_flight or self.state is JobState.SUBMITTING)
+
+    @property
+    def failed_finally(self) -> bool:
+        """Failed in a way the service decided (or the task is gone): resuming cannot change it,
+        and an identical request does not follow this job either."""
+        return self.state is JobState.FAILED and is_final_code(self.error_code)
+
+    @property
+    def task_gone(self) -> bool:
+        """Failed because the service no longer knows the task (404): its clip cannot be had."""
+        return self.state is JobState.FAILED and self.error_code == TaskNotFoundError.code
 
     @property
     def needs_insert(self) -> bool:
@@ -215,7 +225,7 @@ class Job:
         again pays again, which only the user may decide (force_new)."""
         if self.state is JobState.UNKNOWN_OUTCOME:
             return not self.task_id
-        return self.state is JobState.FAILED and self.error_kind == TASK_GONE_KIND
+        return self.task_gone
 
     @property
     def charge(self) -> Charge:
@@ -255,7 +265,7 @@ class Job:
                 JobState.UNKNOWN_OUTCOME,
                 "Blender stopped while this job was being submitted: a task may have been created "
                 "and billed. It was not sent again; check your account before generating again.",
-                error_kind="SubmitOutcomeUnknownError",
+                error_code=SubmitOutcomeUnknownError.code,
             )
             return True
         if self.state is JobState.SUBMITTING:
@@ -280,6 +290,9 @@ class Job:
         values: dict[str, Any] = {k: v for k, v in data.items() if k in known}
         values["job_id"] = str(values["job_id"])
         values["state"] = JobState(values.get("state", JobState.CAPTURED.value))
+        if "error_code" not in data and data.get("error_kind"):
+            # Written before error codes: the field held the error's class name.
+            values["error_code"] = code_from_class_name(str(data["error_kind"]))
         for name in ("parameters", "keyframe_sources", "placement"):
             if not isinstance(values.get(name, {}), dict):
                 values.pop(name)

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .job import FINAL_ERROR_KINDS, TASK_GONE_KIND, Job, JobState
+from .job import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -325,13 +325,13 @@ def _reusable(
         if job.state in (JobState.DOWNLOADED, JobState.INSERTED) and job.clips_exist():
             return job
     # A task the service no longer knows cannot be fetched through any job that holds it.
-    gone = {job.task_id for job in jobs if job.state is JobState.FAILED and job.error_kind == TASK_GONE_KIND}
+    gone = {job.task_id for job in jobs if job.task_gone}
     for job in candidates:
         if not job.task_id or job.task_id in gone or (base_url and job.base_url and job.base_url != base_url):
             continue
         if job.state.is_in_flight or job.state in (JobState.SUBMITTING, JobState.STOPPED):
             return job
-        if job.state is JobState.FAILED and job.error_kind not in FINAL_ERROR_KINDS:
+        if job.state is JobState.FAILED and not job.failed_finally:
             # The task most likely finished at the service (the poll or the download broke):
             # fetching its result costs nothing, sending the request again costs a clip.
             return job

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .client import HighwayClient
+from .errors import code_of
 from .job import Job, JobState
 from .journal import Journal
 from .request import GenerationRequest
@@ -73,16 +74,16 @@ class RunnerBase:
             client.cancel()  # stop() may have run before the client existed
         return client
 
-    def _set_state(self, state: JobState, message: str, *, error_kind: str = "", emit: bool = True) -> None:
+    def _set_state(self, state: JobState, message: str, *, error_code: str = "", emit: bool = True) -> None:
         with self._lock:
             before = self._job.state
-            self._job.transition(state, message, error_kind=error_kind)
+            self._job.transition(state, message, error_code=error_code)
         log.info("job %s: %s", self._job.job_id, self._job.message)
         if emit:
             self._emit(EventKind.STATE_CHANGED if state is not before else EventKind.PROGRESS)
 
     def _fail(self, error: BaseException, message: str) -> None:
-        self._set_state(JobState.FAILED, message, error_kind=type(error).__name__)
+        self._set_state(JobState.FAILED, message, error_code=code_of(error))
         self._persist()
 
     def _end_with_error(self, error: BaseException) -> None:
@@ -92,9 +93,9 @@ class RunnerBase:
         try:
             with self._lock:
                 if self._job.state is JobState.SUBMITTING and not self._job.task_id:
-                    self._job.transition(JobState.UNKNOWN_OUTCOME, text, error_kind=type(error).__name__)
+                    self._job.transition(JobState.UNKNOWN_OUTCOME, text, error_code=code_of(error))
                 elif self._job.can_transition_to(JobState.FAILED):
-                    self._job.transition(JobState.FAILED, text, error_kind=type(error).__name__)
+                    self._job.transition(JobState.FAILED, text, error_code=code_of(error))
             self._persist()
         except Exception:
             log.exception("job %s: could not record the failure", self._job.job_id)

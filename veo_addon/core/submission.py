@@ -235,7 +235,7 @@ class SubmissionSteps(RunnerBase):
             client = self._get_client()
             task_id = client.submit(request)
         except SubmitOutcomeUnknownError as error:
-            self._set_state(JobState.UNKNOWN_OUTCOME, str(error), error_kind=type(error).__name__)
+            self._set_state(JobState.UNKNOWN_OUTCOME, str(error), error_code=error.code)
             self._persist()
             return
         except Cancelled as error:
