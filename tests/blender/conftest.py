@@ -69,7 +69,7 @@ def veo(highway, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: igno
         _registered = True
     from veo_addon.blender.jobmanager import manager
     from veo_addon.core.client import RetryPolicy
-    from veo_addon.core.jobs import PollPolicy
+    from veo_addon.core.delivery import PollPolicy
 
     manager.poll_policy = PollPolicy(min_interval=0.1, max_interval=0.5)
     manager.retry_policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)

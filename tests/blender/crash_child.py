@@ -27,7 +27,7 @@ from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.core.jobs import PollPolicy
+from veo_addon.core.delivery import PollPolicy
 
 
 def build_edit() -> bpy.types.Scene:

@@ -20,7 +20,7 @@ from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
 from veo_addon.blender.provenance import read_provenance
-from veo_addon.core.jobs import Job, JobState
+from veo_addon.core.job import Job, JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "duration": "4", "seed": 42}
 

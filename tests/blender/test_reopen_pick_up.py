@@ -20,7 +20,7 @@ from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.core.jobs import JobState
+from veo_addon.core.job import JobState
 
 
 def movie_strips() -> list[bpy.types.Strip]:

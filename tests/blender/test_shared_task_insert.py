@@ -19,7 +19,7 @@ from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
-from veo_addon.core.jobs import Job, JobState
+from veo_addon.core.job import Job, JobState
 
 PROMPT = "the red room dissolves into the blue room"
 GENERATE = {"left_strip": "Left", "right_strip": "Right", "prompt": PROMPT, "duration": "4", "seed": 42}

@@ -15,7 +15,7 @@ from veo_addon.blender import compat, generation, jobmanager, operators
 from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.preferences import service_settings
-from veo_addon.core.jobs import JobState
+from veo_addon.core.job import JobState
 
 GENERATE = {"prompt": "the red room dissolves into the blue room", "seed": 42}
 

@@ -10,9 +10,11 @@ import pytest
 
 from localserver import LocalHighway
 from tests.core.jobs_helpers import FAST_POLL, RunJob, client_factory, make_request, new_job
-from veo_addon.core.jobs import Job, JobEvent, JobRunner
+from veo_addon.core.job import Job
 from veo_addon.core.journal import Journal
 from veo_addon.core.request import GenerationRequest
+from veo_addon.core.runner import JobRunner
+from veo_addon.core.runner_base import JobEvent
 
 
 @pytest.fixture

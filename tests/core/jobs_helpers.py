@@ -13,10 +13,13 @@ from PIL import Image
 
 from localserver import LocalHighway
 from veo_addon.core.client import ClientSettings, HighwayClient, RetryPolicy
-from veo_addon.core.jobs import Job, JobEvent, JobRunner, JobState, PollPolicy
+from veo_addon.core.delivery import PollPolicy
+from veo_addon.core.job import Job, JobState
 from veo_addon.core.journal import Journal
 from veo_addon.core.ratelimit import RateLimiter
 from veo_addon.core.request import GenerationRequest, ImageInput
+from veo_addon.core.runner import JobRunner
+from veo_addon.core.runner_base import JobEvent
 
 # Distinctive, so a leak anywhere is easy to find.
 FAKE_API_KEY = "sk-FAKE-veo-test-key-7f3a9c1e5b"

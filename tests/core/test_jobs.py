@@ -31,23 +31,15 @@ from tests.core.jobs_helpers import (
     start_runner,
     wait_until,
 )
-from veo_addon.core.errors import ValidationError
-from veo_addon.core.jobs import (
-    LINK_REFRESHES,
-    EventKind,
-    Job,
-    JobRunner,
-    JobState,
-    JobStateError,
-    PollPolicy,
-    clip_path,
-    mark_inserted,
-    recover_interrupted,
-    safe_file_stem,
-)
-from veo_addon.core.journal import Journal
+from veo_addon.core.clipfiles import clip_path, safe_file_stem
+from veo_addon.core.delivery import LINK_REFRESHES, PollPolicy
+from veo_addon.core.errors import JobStateError, ValidationError
+from veo_addon.core.job import Job, JobState
+from veo_addon.core.journal import Journal, mark_inserted
 from veo_addon.core.pricing import PriceRates, estimate_cost
 from veo_addon.core.request import GenerationRequest
+from veo_addon.core.runner import JobRunner, recover_interrupted
+from veo_addon.core.runner_base import EventKind
 
 # -- state machine (no server) -------------------------------------------------------------------
 
@@ -75,7 +67,7 @@ def test_happy_path_transitions_and_refusals() -> None:
 
 def test_stopped_and_failed_jobs_resume_only_with_a_task_id_and_never_resubmit() -> None:
     job = new_job(state=JobState.SUBMITTING)
-    job.transition(JobState.FAILED, "refused", error_kind="BadRequestError")
+    job.transition(JobState.FAILED, "refused", error_code="bad_request")
     assert not job.can_resume
     with pytest.raises(JobStateError):
         job.transition(JobState.QUEUED)
@@ -89,19 +81,19 @@ def test_stopped_and_failed_jobs_resume_only_with_a_task_id_and_never_resubmit()
     assert stopped.needs_resume
 
     network = new_job(state=JobState.PROCESSING, task_id="t2")
-    network.transition(JobState.FAILED, "offline", error_kind="NetworkError")
-    assert network.can_resume and network.error_kind == "NetworkError"
+    network.transition(JobState.FAILED, "offline", error_code="network_error")
+    assert network.can_resume and network.error_code == "network_error"
     network.transition(JobState.QUEUED)
-    assert network.error_kind == ""
+    assert network.error_code == ""
 
     refused = new_job(state=JobState.PROCESSING, task_id="t3")
-    refused.transition(JobState.FAILED, "safety", error_kind="TaskFailedError")
+    refused.transition(JobState.FAILED, "safety", error_code="task_failed")
     assert not refused.can_resume
     with pytest.raises(JobStateError):
         refused.transition(JobState.QUEUED)
 
     unknown = new_job(state=JobState.SUBMITTING)
-    unknown.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_kind="SubmitOutcomeUnknownError")
+    unknown.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_code="submit_outcome_unknown")
     for state in (JobState.SUBMITTING, JobState.QUEUED, JobState.FAILED):
         with pytest.raises(JobStateError):
             unknown.transition(state)
@@ -272,7 +264,7 @@ def test_an_identical_request_sends_once_the_submit_it_waited_for_was_refused(
     second = start_runner(highway, journal, clips_dir)
     assert first.wait(60) and second.wait(60)
     refused, sent = sorted((first.job, second.job), key=lambda job: job.state is JobState.DOWNLOADED)
-    assert refused.state is JobState.FAILED and refused.error_kind == "InsufficientBalanceError"
+    assert refused.state is JobState.FAILED and refused.error_code == "insufficient_balance"
     assert sent.state is JobState.DOWNLOADED and sent.reused_from == ""
     assert highway.submit_count == 1
 
@@ -288,7 +280,7 @@ def test_an_identical_request_is_not_sent_when_the_one_it_waited_for_has_an_unkn
     # Whichever reserved first sent the request; the other waited for it.
     sender, later = sorted((first.job, second.job), key=lambda job: job.state is JobState.FAILED)
     assert sender.state is JobState.UNKNOWN_OUTCOME
-    assert later.state is JobState.FAILED and later.error_kind == "EarlierSubmitUnknownError"
+    assert later.state is JobState.FAILED and later.error_code == "earlier_submit_unknown"
     assert "outcome is unknown" in later.message and "nothing was billed" in later.message
     assert highway.request_counts["submit"] == 1
     assert journal.get(later.job_id) is None  # never sent, nothing to keep
@@ -307,13 +299,13 @@ def test_waiting_for_an_identical_submit_can_be_stopped_and_is_bounded(
     stopped_at = time.monotonic()
     waiting.stop()
     assert waiting.wait(5) and time.monotonic() - stopped_at < 2
-    assert waiting.job.state is JobState.FAILED and waiting.job.error_kind == "Cancelled"
+    assert waiting.job.state is JobState.FAILED and waiting.job.error_code == "cancelled"
     assert "nothing was billed" in waiting.job.message
 
     impatient = start_runner(highway, journal, clips_dir, identical_submit_wait=0.5)
     assert impatient.wait(10)
     assert impatient.job.state is JobState.FAILED
-    assert impatient.job.error_kind == "IdenticalSubmitPendingError"
+    assert impatient.job.error_code == "identical_submit_pending"
     assert "still being submitted" in impatient.job.message
     assert highway.request_counts["submit"] == 0
 
@@ -336,7 +328,7 @@ def test_an_identical_request_after_a_broken_poll_fetches_that_task(
 ) -> None:
     highway.faults.add("result", kind="503")
     first, _ = run_job()
-    assert first.state is JobState.FAILED and first.error_kind == "ServiceUnavailableError"
+    assert first.state is JobState.FAILED and first.error_code == "service_unavailable"
     assert first.task_id and first.can_resume
     highway.faults.clear()
     second, events = run_job()
@@ -452,7 +444,7 @@ def test_invalid_request_fails_before_anything_is_sent(
     highway: LocalHighway, journal: Journal, run_job: RunJob
 ) -> None:
     job, _ = run_job(build=lambda: make_request(resolution="1080p", duration_seconds=4))
-    assert job.state is JobState.FAILED and job.error_kind == "ValidationError"
+    assert job.state is JobState.FAILED and job.error_code == "invalid_input"
     assert "1080p" in job.message and "not valid" in job.message
     assert highway.submit_count == 0 and journal.all() == []
 
@@ -501,23 +493,23 @@ def test_a_passing_fault_is_retried_and_the_job_completes(
 
 
 @pytest.mark.parametrize(
-    ("endpoint", "kind", "state", "error_kind", "words", "submits"),
+    ("endpoint", "kind", "state", "error_code", "words", "submits"),
     [
-        ("submit", "401", JobState.FAILED, "AuthenticationError", "API key", 0),
-        ("submit", "403", JobState.FAILED, "AuthenticationError", "API key", 0),
-        ("submit", "no_balance", JobState.FAILED, "InsufficientBalanceError", "no balance", 0),
-        ("submit", "429", JobState.FAILED, "RateLimitedError", "rate limiting", 0),
-        ("submit", "500", JobState.UNKNOWN_OUTCOME, "SubmitOutcomeUnknownError", "not sent again", 0),
-        ("submit", "reset", JobState.UNKNOWN_OUTCOME, "SubmitOutcomeUnknownError", "not sent again", 1),
-        ("submit", "malformed", JobState.UNKNOWN_OUTCOME, "SubmitOutcomeUnknownError", "no task id", 1),
-        ("submit", "safety", JobState.FAILED, "TaskFailedError", "Support codes", 1),
-        ("result", "safety", JobState.FAILED, "TaskFailedError", "Support codes", 1),
-        ("result", "unknown_status", JobState.FAILED, "TaskFailedError", "TASK_STATUS_CANCELED", 1),
-        ("result", "503", JobState.FAILED, "ServiceUnavailableError", "resume to try again", 1),
-        ("result", "malformed", JobState.FAILED, "MalformedResponseError", "resume to try again", 1),
-        ("result", "401", JobState.FAILED, "AuthenticationError", "API key", 1),
-        ("download", "truncate", JobState.FAILED, "NetworkError", "resume to try again", 1),
-        ("download", "expired", JobState.FAILED, "ResultExpiredError", "expired", 1),
+        ("submit", "401", JobState.FAILED, "authentication_failed", "API key", 0),
+        ("submit", "403", JobState.FAILED, "authentication_failed", "API key", 0),
+        ("submit", "no_balance", JobState.FAILED, "insufficient_balance", "no balance", 0),
+        ("submit", "429", JobState.FAILED, "rate_limited", "rate limiting", 0),
+        ("submit", "500", JobState.UNKNOWN_OUTCOME, "submit_outcome_unknown", "not sent again", 0),
+        ("submit", "reset", JobState.UNKNOWN_OUTCOME, "submit_outcome_unknown", "not sent again", 1),
+        ("submit", "malformed", JobState.UNKNOWN_OUTCOME, "submit_outcome_unknown", "no task id", 1),
+        ("submit", "safety", JobState.FAILED, "task_failed", "Support codes", 1),
+        ("result", "safety", JobState.FAILED, "task_failed", "Support codes", 1),
+        ("result", "unknown_status", JobState.FAILED, "task_failed", "TASK_STATUS_CANCELED", 1),
+        ("result", "503", JobState.FAILED, "service_unavailable", "resume to try again", 1),
+        ("result", "malformed", JobState.FAILED, "malformed_response", "resume to try again", 1),
+        ("result", "401", JobState.FAILED, "authentication_failed", "API key", 1),
+        ("download", "truncate", JobState.FAILED, "network_error", "resume to try again", 1),
+        ("download", "expired", JobState.FAILED, "result_expired", "expired", 1),
     ],
 )
 def test_a_lasting_fault_ends_the_job_with_a_clear_message(
@@ -528,14 +520,14 @@ def test_a_lasting_fault_ends_the_job_with_a_clear_message(
     endpoint: str,
     kind: str,
     state: JobState,
-    error_kind: str,
+    error_code: str,
     words: str,
     submits: int,
 ) -> None:
     highway.faults.add(endpoint, kind=kind)  # every request to that endpoint
     job, _ = run_job()
     assert job.state is state, job.message
-    assert job.error_kind == error_kind
+    assert job.error_code == error_code
     assert words.lower() in job.message.lower()
     assert_one_line(job.message)
     assert highway.submit_count == submits
@@ -555,7 +547,7 @@ def test_an_expired_link_names_the_task_and_resume_fetches_a_fresh_one(
     for nth in range(1, LINK_REFRESHES + 2):
         highway.faults.add("download", nth=nth, kind="expired")
     job, _ = run_job()
-    assert job.state is JobState.FAILED and job.error_kind == "ResultExpiredError"
+    assert job.state is JobState.FAILED and job.error_code == "result_expired"
     assert job.task_id and job.task_id in job.message and job.can_resume
     resumed, _ = run_job(job, build=None)
     assert resumed.state is JobState.DOWNLOADED and highway.submit_count == 1
@@ -602,7 +594,7 @@ def test_the_api_key_appears_in_no_journal_message_or_log(
         poll_policy=FAST_POLL,
     ).start()
     assert wrong.wait(60)
-    assert wrong.job.state is JobState.FAILED and wrong.job.error_kind == "AuthenticationError"
+    assert wrong.job.state is JobState.FAILED and wrong.job.error_code == "authentication_failed"
     messages.append(wrong.job.message)
     assert keyed_highway.submit_count == 2
     for text in (journal.path.read_text(), caplog.text, *messages):
@@ -631,7 +623,7 @@ def test_stop_while_the_keyframes_are_encoded_sends_nothing(
     release.set()
     assert runner.wait(10)
     job = runner.job
-    assert job.state is JobState.FAILED and job.error_kind == "Cancelled"
+    assert job.state is JobState.FAILED and job.error_code == "cancelled"
     assert "nothing was billed" in job.message
     assert highway.submit_count == 0 and journal.all() == []
 

@@ -9,7 +9,9 @@ import pytest
 
 from localserver import LocalHighway
 from tests.core.jobs_helpers import RunJob, assert_clean, assert_one_line, make_request, new_job
-from veo_addon.core.jobs import LINK_REFRESHES, Charge, JobState, clip_path
+from veo_addon.core.clipfiles import clip_path
+from veo_addon.core.delivery import LINK_REFRESHES
+from veo_addon.core.job import Charge, JobState
 from veo_addon.core.journal import Journal
 
 # -- download links that answer as expired right after success -----------------------------------
@@ -34,7 +36,7 @@ def test_links_that_keep_expiring_are_asked_for_a_bounded_number_of_times(
 ) -> None:
     highway.faults.add("download", kind="expired", status=404)
     job, _ = run_job()
-    assert job.state is JobState.FAILED and job.error_kind == "ResultExpiredError"
+    assert job.state is JobState.FAILED and job.error_code == "result_expired"
     assert highway.request_counts["download"] == 1 + LINK_REFRESHES == 3
     assert f"{LINK_REFRESHES} fresh links" in job.message and job.task_id in job.message  # type: ignore[operator]
     assert_one_line(job.message)
@@ -60,7 +62,7 @@ def test_a_task_the_service_forgot_is_final_and_the_identical_request_is_not_pai
 ) -> None:
     highway.faults.add("result", kind="gone")
     first, _ = run_job()
-    assert first.state is JobState.FAILED and first.error_kind == "TaskNotFoundError"
+    assert first.state is JobState.FAILED and first.error_code == "task_not_found"
     assert first.task_id and first.task_id in first.message
     assert "no longer known to the service" in first.message and "--new" in first.message
     assert "resume" not in first.message.lower() and not first.can_resume
@@ -69,7 +71,7 @@ def test_a_task_the_service_forgot_is_final_and_the_identical_request_is_not_pai
 
     # The identical request neither follows the dead task nor pays again by itself.
     second, _ = run_job()
-    assert second.state is JobState.FAILED and second.error_kind == "EarlierTaskGoneError"
+    assert second.state is JobState.FAILED and second.error_code == "earlier_task_gone"
     assert "gone at the service" in second.message and first.task_id in second.message
     assert "--new" in second.message and "New Generation" in second.message
     assert "nothing was billed" in second.message
@@ -93,10 +95,10 @@ def test_a_downloaded_job_whose_clip_and_task_are_gone_is_not_followed_again(
     highway.faults.add("result", kind="gone")  # and the service forgot the task
     follower, _ = run_job()
     assert follower.reused_from == first.job_id
-    assert follower.state is JobState.FAILED and follower.error_kind == "TaskNotFoundError"
+    assert follower.state is JobState.FAILED and follower.error_code == "task_not_found"
     results = highway.request_counts["result"]
     third, _ = run_job()
-    assert third.state is JobState.FAILED and third.error_kind == "EarlierTaskGoneError"
+    assert third.state is JobState.FAILED and third.error_code == "earlier_task_gone"
     assert highway.request_counts["result"] == results and highway.submit_count == 1
 
 
@@ -106,7 +108,7 @@ def test_a_task_asked_for_at_another_address_than_its_own_stays_resumable(
     # The service address changed in the preferences since the task was created.
     job = new_job(state=JobState.STOPPED, task_id="task-of-another-service", base_url="http://127.0.0.1:9")
     resumed, _ = run_job(job, build=None)
-    assert resumed.state is JobState.FAILED and resumed.error_kind == "NotFoundError"
+    assert resumed.state is JobState.FAILED and resumed.error_code == "not_found"
     assert "created at http://127.0.0.1:9" in resumed.message and highway.base_url in resumed.message
     assert resumed.can_resume
 
@@ -119,7 +121,7 @@ def test_every_sample_filtered_says_so_plainly(
 ) -> None:
     highway.faults.add("submit", nth=1, kind="filtered", keep=0)
     job, _ = run_job()
-    assert job.state is JobState.FAILED and job.error_kind == "AllSamplesFilteredError"
+    assert job.state is JobState.FAILED and job.error_code == "all_samples_filtered"
     assert "safety filters blocked every sample" in job.message
     assert "nothing was downloaded" in job.message and job.task_id in job.message  # type: ignore[operator]
     assert "TASK_STATUS_SUCCEED" not in job.message and "failed" not in job.message

@@ -21,7 +21,8 @@ from tests.core.jobs_helpers import (
     run_identical_request_in_process,
 )
 from veo_addon.core import clipfiles
-from veo_addon.core.jobs import Charge, Job, JobState, clip_path
+from veo_addon.core.clipfiles import clip_path
+from veo_addon.core.job import Charge, Job, JobState
 from veo_addon.core.journal import Journal
 
 # -- an unknown outcome, then the identical request again ------------------------------------------
@@ -36,7 +37,7 @@ def test_an_identical_request_after_an_unknown_outcome_is_sent_only_when_asked_f
     assert highway.submit_count == 1
 
     again, _ = run_job()
-    assert again.state is JobState.FAILED and again.error_kind == "EarlierSubmitUnknownError"
+    assert again.state is JobState.FAILED and again.error_code == "earlier_submit_unknown"
     assert "may have been charged" in again.message and lost.job_id[:8] in again.message
     assert "--new" in again.message and "New Generation" in again.message
     assert "nothing was billed" in again.message
@@ -80,7 +81,7 @@ def test_another_process_does_not_send_a_request_whose_identical_twin_has_an_unk
     child.join(60)
     assert child.exitcode == 0
     ended = Job.from_dict(json.loads(report.read_text()))
-    assert ended.state is JobState.FAILED and ended.error_kind == "EarlierSubmitUnknownError"
+    assert ended.state is JobState.FAILED and ended.error_code == "earlier_submit_unknown"
     assert highway.request_counts["submit"] == 0
 
 
@@ -130,7 +131,7 @@ def test_a_clip_that_cannot_be_placed_here_is_a_clear_failure_before_anything_is
     blocked.parent.mkdir()
     blocked.write_text("a file where the clips folder should be")
     job, _ = run_job(folder=blocked)
-    assert job.state is JobState.FAILED and job.error_kind == "ClipStorageError"
+    assert job.state is JobState.FAILED and job.error_code == "clip_storage_failed"
     assert str(blocked) in job.message and "nothing was sent or paid" in job.message
     assert_one_line(job.message)
     assert job.charge is Charge.NONE and job.clip_paths == [] and highway.submit_count == 1
@@ -159,16 +160,16 @@ def test_charge_follows_what_the_job_did() -> None:
     sending = new_job(state=JobState.SUBMITTING)
     assert sending.charge is Charge.UNKNOWN  # sent, or about to be: it may be billed
     refused = new_job(state=JobState.SUBMITTING)
-    refused.transition(JobState.FAILED, "refused", error_kind="BadRequestError")
+    refused.transition(JobState.FAILED, "refused", error_code="bad_request")
     assert refused.charge is Charge.NONE
     lost = new_job(state=JobState.SUBMITTING)
-    lost.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_kind="SubmitOutcomeUnknownError")
+    lost.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_code="submit_outcome_unknown")
     assert lost.charge is Charge.UNKNOWN
     lost.task_id = "found-by-the-user"
     lost.transition(JobState.QUEUED)
     assert lost.charge is Charge.SUBMITTED
     failed = new_job(state=JobState.PROCESSING, task_id="t1")
-    failed.transition(JobState.FAILED, "safety", error_kind="TaskFailedError")
+    failed.transition(JobState.FAILED, "safety", error_code="task_failed")
     assert failed.charge is Charge.SUBMITTED  # a task existed; its price is the service's business
     reused = new_job(state=JobState.DOWNLOADED, task_id="t1", reused_from="a" * 32, clip_paths=["/c.mp4"])
     assert reused.charge is Charge.REUSED

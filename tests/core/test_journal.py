@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from tests.core.jobs_helpers import FAKE_API_KEY, new_job, write_jobs_in_process
-from veo_addon.core.jobs import Job, JobState, recover_interrupted
+from veo_addon.core.job import Job, JobState
 from veo_addon.core.journal import Journal, normalise_blend_path
+from veo_addon.core.runner import recover_interrupted
 
 
 @pytest.fixture
@@ -185,13 +186,13 @@ def test_find_reusable_prefers_clips_on_disk_then_a_task_in_flight(journal: Jour
     flying = new_job(
         fingerprint="fp2", task_id="task-b", state=JobState.PROCESSING, base_url="http://127.0.0.1:1"
     )
-    failed = new_job(fingerprint="fp3", task_id="task-c", state=JobState.FAILED, error_kind="TaskFailedError")
+    failed = new_job(fingerprint="fp3", task_id="task-c", state=JobState.FAILED, error_code="task_failed")
     lost = new_job(fingerprint="fp4", state=JobState.UNKNOWN_OUTCOME)
     # The poll broke off: the task most likely finished at the service, fetching it is free.
     broken_poll = new_job(
-        fingerprint="fp5", task_id="task-e", state=JobState.FAILED, error_kind="NetworkError"
+        fingerprint="fp5", task_id="task-e", state=JobState.FAILED, error_code="network_error"
     )
-    refused = new_job(fingerprint="fp6", state=JobState.FAILED, error_kind="BadRequestError")
+    refused = new_job(fingerprint="fp6", state=JobState.FAILED, error_code="bad_request")
     for job in (done, flying, failed, lost, broken_poll, refused):
         journal.upsert(job)
 
@@ -281,7 +282,7 @@ def test_recover_interrupted_marks_an_abandoned_submit_unknown_and_never_resubmi
     assert changed == {abandoned.job_id, accepted.job_id}
     recovered = journal.get(abandoned.job_id)
     assert recovered is not None and recovered.state is JobState.UNKNOWN_OUTCOME
-    assert recovered.error_kind == "SubmitOutcomeUnknownError"
+    assert recovered.error_code == "submit_outcome_unknown"
     assert "may have been created" in recovered.message
     assert not recovered.can_resume and not recovered.needs_resume
     assert journal.get(accepted.job_id).state is JobState.QUEUED  # type: ignore[union-attr]
@@ -290,7 +291,7 @@ def test_recover_interrupted_marks_an_abandoned_submit_unknown_and_never_resubmi
 
 def test_messages_never_keep_an_authorization_header(journal: Journal) -> None:
     job = new_job(state=JobState.QUEUED, task_id="t1")
-    job.transition(JobState.FAILED, f"echo: Authorization: Bearer {FAKE_API_KEY} refused", error_kind="X")
+    job.transition(JobState.FAILED, f"echo: Authorization: Bearer {FAKE_API_KEY} refused", error_code="x")
     journal.upsert(job)
     assert FAKE_API_KEY not in journal.path.read_text()
 
@@ -299,9 +300,9 @@ def test_reserve_submission_returns_an_identical_job_that_may_have_paid_without_
     journal: Journal,
 ) -> None:
     lost = new_job(fingerprint="fp", state=JobState.SUBMITTING, base_url="http://127.0.0.1:1")
-    lost.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_kind="SubmitOutcomeUnknownError")
+    lost.transition(JobState.UNKNOWN_OUTCOME, "no answer", error_code="submit_outcome_unknown")
     gone = new_job(fingerprint="fp2", task_id="task-gone", state=JobState.PROCESSING)
-    gone.transition(JobState.FAILED, "404", error_kind="TaskNotFoundError")
+    gone.transition(JobState.FAILED, "404", error_code="task_not_found")
     for job in (lost, gone):
         journal.upsert(job)
     assert lost.blocks_identical_submit and gone.blocks_identical_submit
@@ -323,7 +324,7 @@ def test_a_task_gone_at_the_service_is_followed_through_no_job(journal: Journal)
     follower = new_job(fingerprint="fp", task_id="task-a", state=JobState.PROCESSING, reused_from="x")
     journal.upsert(downloaded)
     assert journal.find_reusable("fp").job_id == downloaded.job_id  # type: ignore[union-attr]
-    follower.transition(JobState.FAILED, "404", error_kind="TaskNotFoundError")
+    follower.transition(JobState.FAILED, "404", error_code="task_not_found")
     journal.upsert(follower)
     assert journal.find_reusable("fp") is None
     earlier = journal.reserve_submission(submitting("fp"))

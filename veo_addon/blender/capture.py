@@ -40,6 +40,8 @@ RENDER_FILE_FORMAT = "IRIS"
 class CaptureError(VeoError):
     """A keyframe could not be captured; the scene's settings are as they were."""
 
+    code = "capture_failed"
+
 
 class SourceKind(StrEnum):
     RENDER = "render"  # the sequencer's output at that frame, as the preview shows it

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class TimelineError(VeoError):
     """The timeline cannot take the transition as asked; nothing was changed."""
 
+    code = "timeline_refused"
+
 
 def strip_label(strip: Any) -> str:
     first, last = compat.visible_start(strip), compat.visible_end(strip) - 1

@@ -22,6 +22,8 @@ _WHERE_TO_CHANGE = "choose another clips folder in the add-on preferences"
 class ClipsFolderError(VeoError):
     """The clips folder cannot be created or written to."""
 
+    code = "clips_folder_unusable"
+
 
 def ensure_writable_folder(folder: Path) -> Path:
     """Create `folder` (and its parents) if needed and check a file can be written in it."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..core.jobs import Charge, Job
+from ..core.job import Charge, Job
 from ..core.pricing import CostEstimate
 
 

@@ -1,6 +1,6 @@
 """The job manager: the main-thread side of generation jobs.
 
-Workers (`core.jobs.JobRunner`) do every network call and image encode; the manager starts
+Workers (`core.runner.JobRunner`) do every network call and image encode; the manager starts
 a planned job (`generation.GenerationPlan`) or resumes a recorded one, and applies the
 workers' events to the open file: the job list in the scene, and the clip on the timeline.
 The UI drives `pump()` from a `bpy.app.timers` callback; background mode (where timers never
@@ -20,19 +20,13 @@ from pathlib import Path
 import bpy
 
 from ..core.client import HighwayClient, RetryPolicy
+from ..core.delivery import PollPolicy
 from ..core.errors import VeoError, missing_key_error
-from ..core.jobs import (
-    EventKind,
-    Job,
-    JobEvent,
-    JobRunner,
-    JobState,
-    PollPolicy,
-    mark_inserted,
-    recover_interrupted,
-)
-from ..core.journal import Journal, normalise_blend_path
+from ..core.job import Job, JobState
+from ..core.journal import Journal, mark_inserted, normalise_blend_path
 from ..core.request import GenerationRequest
+from ..core.runner import JobRunner, recover_interrupted
+from ..core.runner_base import EventKind, JobEvent
 from ..core.worker_imports import import_worker_modules
 from . import jobstore, journal_sync, placement, shared_task
 from .clips_folder import clips_folder_for

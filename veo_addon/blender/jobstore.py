@@ -12,7 +12,7 @@ from typing import Any
 
 import bpy
 
-from ..core.jobs import Job
+from ..core.job import Job
 
 
 class VeoJobEntry(bpy.types.PropertyGroup):

@@ -13,7 +13,7 @@ import logging
 import bpy
 
 from ..core.errors import VeoError
-from ..core.jobs import Job, JobState
+from ..core.job import Job, JobState
 from ..core.journal import Journal, normalise_blend_path
 from . import jobstore, placement, shared_task
 

@@ -26,6 +26,8 @@ from . import compat
 class KeyframeMediaError(VeoError):
     """A keyframe would show missing media or nothing at all."""
 
+    code = "keyframe_shows_nothing"
+
 
 # Sound strips have no picture (what a sound-only neighbour means is decided elsewhere).
 _NO_PICTURE = ("SOUND",)

@@ -14,7 +14,7 @@ import bpy
 
 from ..core.errors import ValidationError, VeoError
 from ..core.images import FitMethod
-from ..core.jobs import Job, JobState
+from ..core.job import Job, JobState
 from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
 from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.jobs import Job
+from ..core.job import Job
 from ..core.timing import FitMode, conformed_scene_frames
 from . import compat
 from .channels import TimelineError

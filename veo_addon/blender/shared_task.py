@@ -16,7 +16,8 @@ from collections.abc import Iterable
 
 import bpy
 
-from ..core.jobs import Job, JobState, JobStateError
+from ..core.errors import JobStateError
+from ..core.job import Job, JobState
 from . import compat
 from .insert import InsertedTransition
 from .provenance import PROP_JOB_ID, PROP_TASK_ID

@@ -16,6 +16,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from .mp4 import is_mp4_file
+
 # Downloads (and copies) of one file by two jobs of this process go one at a time.
 _file_locks: dict[str, threading.Lock] = {}
 _file_locks_guard = threading.Lock()
@@ -54,14 +56,6 @@ def audio_path(clips_dir: Path, task_id: str, index: int, media_type: str) -> Pa
     )
 
 
-def is_complete_mp4(path: Path) -> bool:
-    try:
-        with open(path, "rb") as handle:
-            return handle.read(12)[4:8] == b"ftyp"
-    except OSError:
-        return False
-
-
 def same_folder(a: Path | str, b: Path | str) -> bool:
     return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
 
@@ -96,8 +90,6 @@ def _holds_same_file(source: Path, dest: Path) -> bool:
     try:
         if os.path.samefile(source, dest):
             return True
-        return dest.stat().st_size == source.stat().st_size and (
-            dest.suffix != ".mp4" or is_complete_mp4(dest)
-        )
+        return dest.stat().st_size == source.stat().st_size and (dest.suffix != ".mp4" or is_mp4_file(dest))
     except OSError:
         return False

@@ -38,6 +38,8 @@ MAX_STRETCH_SETTING = 'the "Maximum Stretch" preference or --max-stretch'
 class GapRefused(VeoError):
     """No clip can fill this gap sensibly under the limits in force; nothing was sent."""
 
+    code = "gap_refused"
+
     def __init__(self, gap_label: str, reason: str) -> None:
         super().__init__(f"The gap at {gap_label} {reason}")
         self.gap_label = gap_label

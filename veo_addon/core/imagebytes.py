@@ -33,6 +33,8 @@ SGI_SIGNATURE = b"\x01\xda"
 class ImageError(VeoError, ValueError):
     """A keyframe image cannot be used; `str()` is one line for the user."""
 
+    code = "invalid_image"
+
 
 class SourceFormat(StrEnum):
     """What a keyframe may be read from; whatever it is, PNG or JPEG is what is sent."""

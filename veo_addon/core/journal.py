@@ -23,7 +23,8 @@ Guarantees:
 
 API: `upsert(job) -> Job`, `get(job_id)`, `remove(job_id)`, `all()`, `for_blend(path)`,
 `unclaimed()`, `find_reusable(fingerprint)`, `reserve_submission(job) -> Job | None`,
-`claim(job_id, blend_path)`, `update_where(predicate, mutate)`.
+`claim(job_id, blend_path)`, `update_where(predicate, mutate)`; and `mark_inserted(journal, job)`
+for the main thread once a job's clip is on the timeline.
 
 `blend_path` belongs to the journal: the first write of a job records it, afterwards only
 `claim()` changes it.
@@ -42,7 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .jobs import FINAL_ERROR_KINDS, TASK_GONE_KIND, Job, JobState
+from .job import Job, JobState
 
 log = logging.getLogger(__name__)
 
@@ -324,13 +325,13 @@ def _reusable(
         if job.state in (JobState.DOWNLOADED, JobState.INSERTED) and job.clips_exist():
             return job
     # A task the service no longer knows cannot be fetched through any job that holds it.
-    gone = {job.task_id for job in jobs if job.state is JobState.FAILED and job.error_kind == TASK_GONE_KIND}
+    gone = {job.task_id for job in jobs if job.task_gone}
     for job in candidates:
         if not job.task_id or job.task_id in gone or (base_url and job.base_url and job.base_url != base_url):
             continue
         if job.state.is_in_flight or job.state in (JobState.SUBMITTING, JobState.STOPPED):
             return job
-        if job.state is JobState.FAILED and job.error_kind not in FINAL_ERROR_KINDS:
+        if job.state is JobState.FAILED and not job.failed_finally:
             # The task most likely finished at the service (the poll or the download broke):
             # fetching its result costs nothing, sending the request again costs a clip.
             return job
@@ -341,3 +342,15 @@ def _reusable(
 
 def _parse_jobs(raw: dict[str, Any]) -> list[Job]:
     return [job for job_id, entry in raw["jobs"].items() if (job := _parse_job(job_id, entry)) is not None]
+
+
+def mark_inserted(journal: Journal | None, job: Job, message: str | None = None) -> Job:
+    """Called on the main thread once the clip is in the timeline; updates the job and the journal."""
+    count = len(job.clip_paths)
+    job.transition(
+        JobState.INSERTED,
+        message or f"Inserted {count} clip{'s' if count != 1 else ''} (task {job.task_id}).",
+    )
+    if journal is not None:
+        journal.upsert(job)
+    return job

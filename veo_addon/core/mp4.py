@@ -16,6 +16,8 @@ from .errors import VeoError
 class ClipFileError(VeoError):
     """A clip file is missing, unreadable, not an MP4, or has no usable video track."""
 
+    code = "clip_file_unusable"
+
 
 def starts_like_mp4(head: bytes) -> bool:
     """Whether the first 12 bytes of a file are an MP4 `ftyp` box header."""
