@@ -64,6 +64,8 @@ def strips_all(scene: bpy.types.Scene) -> list[bpy.types.Strip]:
 
 
 # --- frame properties (5.1 renames) --------------------------------------------------------------
+# One small accessor per renamed property, all of the same shape on purpose: callers name the
+# property they mean, and 6.0's removal of the old names changes only this block.
 
 
 def _uses_handle_names(strip: Any) -> bool:

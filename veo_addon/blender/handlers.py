@@ -16,11 +16,13 @@ is already on the timeline or running.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import bpy
 from bpy.app.handlers import persistent
 
 from ..core.errors import VeoError
+from ..core.job import Job
 from . import jobstore, journal_sync
 from .jobmanager import manager
 from .preferences import service_settings
@@ -31,14 +33,18 @@ log = logging.getLogger(__name__)
 CONTINUE_DELAY = 0.1
 
 
-@persistent
-def on_load_post(*_args: object) -> None:
+def _has_pending_jobs(adopt: Callable[[], list[Job]]) -> bool:
+    """Adopt the open file's jobs from the journal; True when some still have work left."""
     try:
-        pending = manager.file_opened()
+        return bool(adopt())
     except (OSError, VeoError) as error:
         log.warning("Veo jobs of this file could not be read from the journal: %s", error)
-        return
-    if pending:
+        return False
+
+
+@persistent
+def on_load_post(*_args: object) -> None:
+    if _has_pending_jobs(manager.file_opened):
         schedule_continue_jobs()
 
 
@@ -78,12 +84,7 @@ def pick_up_open_file() -> None:
 
     Not `file_opened()`: no file was opened, so jobs started in this session still belong here.
     """
-    try:
-        pending = manager.adopt_from_journal()
-    except (OSError, VeoError) as error:
-        log.warning("Veo jobs of this file could not be read from the journal: %s", error)
-        return
-    if pending:
+    if _has_pending_jobs(manager.adopt_from_journal):
         continue_open_file_jobs()
 
 

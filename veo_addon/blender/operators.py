@@ -258,7 +258,10 @@ class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.t
 
 
 class JobIdOperand:
-    """The job the job operators act on: named by its id, and known to this file or the journal."""
+    """The job the job operators act on: named by its id, and known to this file or the journal.
+
+    Each operator calls `known_job_id()` inside its own try block (so those few lines repeat on
+    purpose): every execute() then reads top to bottom, refusals included."""
 
     job_id: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Job", description="The job's id; its first 8 characters, as messages show them, are enough"

@@ -27,6 +27,8 @@ USER_DIR_ENV = "VEO_USER_DIR"
 REQUESTS_PER_MINUTE_ENV = "VEO_REQUESTS_PER_MINUTE"
 
 
+# The property declarations below look alike by nature (Blender's declarative form): one
+# per preference, each with its own name, range and tooltip.
 class VeoPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_PACKAGE
 

@@ -61,6 +61,10 @@ class VeoError(Exception):
 _CLASS_OF_CODE[VeoError.code] = VeoError
 
 
+# The classes below repeat one shape on purpose: a class per stable code, so that callers catch
+# by type and stored jobs name the code.
+
+
 class ValidationError(VeoError, ValueError):
     """A request field (or an input file) was refused before anything was sent."""
 
