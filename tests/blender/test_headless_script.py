@@ -219,12 +219,17 @@ def test_a_failed_poll_then_the_identical_request_then_resume_insert_one_clip(ed
     assert cost.endswith("reused, no charge") and "USD" not in again.stdout
 
 
-def test_all_gaps_fills_each_gap(scene, timeline, highway, tmp_path):
+def three_shots(scene, timeline, tmp_path) -> Path:
+    """Three shots at 25 fps with two gaps, 21-40 and 61-90, saved."""
     set_frame_rate(scene, "25")
     timeline.image("a", 1, 1, 20, RED)
     timeline.image("b", 1, 41, 20, GREEN)
     timeline.image("c", 1, 91, 20, BLUE)
-    blend = save_edit(tmp_path / "three.blend")
+    return save_edit(tmp_path / "three.blend")
+
+
+def test_all_gaps_fills_each_gap(scene, timeline, highway, tmp_path):
+    blend = three_shots(scene, timeline, tmp_path)
 
     result = run_script(blend, highway.base_url, tmp_path / "user", "--prompt", "p", "--all-gaps", "--save")
 
@@ -237,11 +242,7 @@ def test_all_gaps_fills_each_gap(scene, timeline, highway, tmp_path):
 def test_workers_import_nothing_while_the_main_thread_renders(scene, timeline, highway, tmp_path):
     """A worker importing a module while the main thread renders the next gap's keyframes crashed
     the process (segfault, about one run in three): the main thread imports it all first."""
-    set_frame_rate(scene, "25")
-    timeline.image("a", 1, 1, 20, RED)
-    timeline.image("b", 1, 41, 20, GREEN)
-    timeline.image("c", 1, 91, 20, BLUE)
-    blend = save_edit(tmp_path / "three.blend")
+    blend = three_shots(scene, timeline, tmp_path)
 
     result = run_script(
         blend,
