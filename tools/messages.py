@@ -171,13 +171,48 @@ ADVICE: list[tuple[str, str]] = [
     (r"^Save this file first", "Save the .blend (File > Save), then run the operator again."),
     (r"moved since the transition was chosen", "Run Generate Transition again on the gap as it is now."),
     (
-        r"^Clip file|cannot read the clip",
-        "The downloaded clip is damaged: run Resume Jobs to download it again (no new charge).",
+        r"^Clip file|cannot read the clip|clip files of task",
+        "The clip on disk is missing or damaged (moved, deleted, or its download cut short). Put it back "
+        "into `veo_clips/` beside the .blend and run Resume Jobs; if it is lost, generate again.",
     ),
     (
-        r"^No strip named|is no longer on the timeline|is not on the timeline",
+        r"no longer on the timeline",
+        "A strip around the gap was deleted or renamed while the clip was "
+        "being made. Undo that (Ctrl-Z) or put the strip back, then run Resume Jobs.",
+    ),
+    (
+        r"^No strip named|is not on the timeline",
         "Check the strip's name (it is case-sensitive) in the sequencer.",
     ),
+    (r"^Name both strips", "Give both `left_strip` and `right_strip` (`--left` and `--right`), or neither."),
+    (r"^Pick two different strips", "Name the strip before the gap and the one after it."),
+    (r"^Stopped before anything was sent", "Nothing to do: nothing was paid. Run again when ready."),
+    (
+        r"^Stopped|^Download stopped",
+        "You stopped waiting; the task id is kept. Resume Jobs "
+        "(`--resume`) fetches the clip without paying again.",
+    ),
+    (
+        r"is not known at",
+        "Set the Service URL (or `VEO_BASE_URL`) back to the address the message "
+        "names, then run Resume Jobs.",
+    ),
+    (r"^No unfinished job", "Nothing to do: every job of this file has ended."),
+    (r"is already running", "Wait: that job is already being followed."),
+    (
+        r"^Inserting the clip failed",
+        "Nothing was changed. Fix the cause the message names, then run "
+        "Resume Jobs: the clip is downloaded already.",
+    ),
+    (r"^There is no take", "Use one of the take numbers the message lists."),
+    (
+        r"^Rendering frame",
+        "Check that the sequencer preview shows a picture at that frame, or take the keyframe from a File.",
+    ),
+    (r"^Aspect ratio must be", "Choose Aspect Ratio auto, 16:9 or 9:16."),
+    (r"^no file chosen", "Choose the keyframe file for that side (First/Last Frame File)."),
+    (r"at most 20 MB|cannot be encoded under", "Use a smaller or simpler keyframe image."),
+    (r"is not allowed; use one of|is out of range; use", "Use one of the values the message lists."),
 ]
 
 
