@@ -25,6 +25,7 @@ SOURCES = [ROOT / "veo_addon", ROOT / "scripts" / "veo_generate.py"]
 PAGE = ROOT / "docs" / "troubleshooting.md"
 PLACEHOLDER = "…"
 REPORTS = "reports"
+SCRIPT = "headless script"
 
 # (pattern searched in the message, what to do). First match wins; every pattern must match
 # at least one message (a stale one fails --check).
@@ -212,6 +213,16 @@ ADVICE: list[tuple[str, str]] = [
     (r"^Aspect ratio must be", "Choose Aspect Ratio auto, 16:9 or 9:16."),
     (r"^no file chosen", "Choose the keyframe file for that side (First/Last Frame File)."),
     (r"at most 20 MB|cannot be encoded under", "Use a smaller or simpler keyframe image."),
+    (r"^veo_generate: …$", "The rest of the line is one of the messages on this page: look it up."),
+    (r"^… ended …$", "The operator did not finish; the `[veo]` lines above say why."),
+    (r"^--m(in-gap|ax-stretch) must", "Give `--min-gap` 0 or more seconds, `--max-stretch` 1 or more."),
+    (r"^veo_generate: no such \.blend", "Check the path given to `--blend`."),
+    (r"--scene: no scene", "Use one of the scene names the message lists (case-sensitive)."),
+    (r"--prompt is required", 'Add `--prompt "..."` (only `--resume` alone needs none).'),
+    (r"takes no --left/--right", "Use either `--all-gaps` or `--left`/`--right`, not both."),
+    (r"^name both strips", "Give both `--left` and `--right`, or neither."),
+    (r"-source … needs", "Add the file or URL flag the message names."),
+    (r"--save has no path", "Save the .blend once by hand, or leave out `--save`."),
     (r"is not allowed; use one of|is out of range; use", "Use one of the values the message lists."),
 ]
 
@@ -347,6 +358,15 @@ def code_of(cls: ErrorClass, classes: dict[str, ErrorClass]) -> str:
     return owner.code if isinstance(owner, ErrorClass) and owner.code else "error"
 
 
+def _is_script_message(call: ast.Call, name: str | None) -> bool:
+    """The headless script's own lines: argparse errors, raised errors, and prints to stderr."""
+    if name in ("error", "RuntimeError", "ArgumentTypeError"):
+        return True
+    return name == "print" and any(
+        keyword.arg == "file" and ast.unparse(keyword.value) == "sys.stderr" for keyword in call.keywords
+    )
+
+
 def collect() -> list[Message]:
     files = [p for src in SOURCES for p in ([src] if src.is_file() else sorted(src.rglob("*.py")))]
     trees = {p.relative_to(ROOT).as_posix(): ast.parse(p.read_text(encoding="utf-8")) for p in files}
@@ -368,6 +388,8 @@ def collect() -> list[Message]:
                 group = code_of(cls, classes)
             elif name == "report" and len(node.args) == 2:
                 text = render(node.args[1])
+            elif module.startswith("scripts/") and node.args and _is_script_message(node, name):
+                text, group = render(node.args[0]), SCRIPT
             if text and text.strip(PLACEHOLDER + " :"):
                 messages.add(Message(" ".join(text.split()), group, module))
     return sorted(messages, key=lambda m: (m.group, m.module, m.text))
@@ -400,7 +422,8 @@ Search this page for the start of your message. When a message is refused *befor
 nothing was paid and nothing on the timeline changed.
 
 Messages are grouped by the error code that a job stores (shown in its `[veo] FAILED` line and
-the job list); lines the operators report directly are under "reports".
+the job list); lines the operators report directly are under "reports", and the command-line
+mistakes of `scripts/veo_generate.py` under "headless script".
 """
 
 
@@ -409,7 +432,7 @@ def page(messages: list[Message]) -> str:
     groups: dict[str, list[Message]] = {}
     for message in messages:
         groups.setdefault(message.group, []).append(message)
-    for group in sorted(groups, key=lambda g: (g == REPORTS, g)):
+    for group in sorted(groups, key=lambda g: (g in (REPORTS, SCRIPT), g)):
         lines.append(f"## `{group}`\n")
         for message in groups[group]:
             lines.append(f"- **{_escape(message.text)}**  ")
