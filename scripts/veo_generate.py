@@ -276,8 +276,8 @@ def main(argv: Sequence[str]) -> int:
     arguments = parse_arguments(argv)
     if arguments.blend is not None:
         if not arguments.blend.is_file():
-            print(f"veo_generate: no such .blend file: {arguments.blend}", file=sys.stderr)
-            return EXIT_FAILED
+            print(f"veo_generate: --blend: no such .blend file: {arguments.blend}", file=sys.stderr)
+            return EXIT_USAGE
         bpy.ops.wm.open_mainfile(filepath=str(arguments.blend.resolve()))
     scene = chosen_scene(arguments.scene)
     if scene is None:

@@ -66,7 +66,7 @@ ADVICE: list[tuple[str, str]] = [
         r"put the playhead in a gap|is not in a gap",
         "Put the playhead inside the gap (not on a strip), or select the two strips around it.",
     ),
-    (r"There is no gap between strips", "Leave an empty stretch between two shots first."),
+    (r"There is no gap between strips", "Nothing to fill: leave an empty stretch between two shots first."),
     (r"overlap by", "Move the strips apart so that there is an empty stretch between them."),
     (
         r"clips folder|Cannot write clips",
@@ -189,7 +189,7 @@ ADVICE: list[tuple[str, str]] = [
     (r"^veo_generate: …$", "The rest of the line is one of the messages on this page: look it up."),
     (r"^… ended …$", "The operator did not finish; the `[veo]` lines above say why."),
     (r"^--m(in-gap|ax-stretch) must", "Give `--min-gap` 0 or more seconds, `--max-stretch` 1 or more."),
-    (r"^veo_generate: no such \.blend", "Check the path given to `--blend`."),
+    (r"^veo_generate: --blend: no such \.blend", "Check the path given to `--blend`."),
     (r"--scene: no scene", "Use one of the scene names the message lists (case-sensitive)."),
     (r"--prompt is required", 'Add `--prompt "..."` (only `--resume` alone needs none).'),
     (r"takes no --left/--right", "Use either `--all-gaps` or `--left`/`--right`, not both."),

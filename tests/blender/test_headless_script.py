@@ -260,6 +260,26 @@ def test_workers_import_nothing_while_the_main_thread_renders(scene, timeline, h
     assert json.loads(reported[0].removeprefix("WORKER IMPORTS: ")) == []
 
 
+def test_all_gaps_on_a_timeline_without_gaps_has_nothing_to_do(scene, timeline, highway, tmp_path):
+    set_frame_rate(scene, "25")
+    timeline.image("a", 1, 1, 20, RED)
+    timeline.image("b", 1, 21, 20, GREEN)
+    blend = save_edit(tmp_path / "no_gap.blend")
+
+    result = run_script(blend, highway.base_url, tmp_path / "user", "--prompt", "p", "--all-gaps")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "There is no gap between strips on this timeline; nothing to fill" in result.stdout
+    assert highway.submit_count == 0
+
+
+def test_a_blend_that_does_not_exist_is_a_command_line_mistake(highway, tmp_path):
+    result = run_script(tmp_path / "missing.blend", highway.base_url, tmp_path / "user", "--prompt", "p")
+
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("--blend: no such .blend file: " + str(tmp_path / "missing.blend"))
+
+
 def test_named_strips_that_do_not_exist_fail_clearly(edit, highway, tmp_path):
     result = run_script(
         edit, highway.base_url, tmp_path / "user", "--prompt", "p", "--left", "x", "--right", "y"

@@ -19,7 +19,6 @@ from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTI
 from ..core.timing import FitMode
 from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit
 from .capture import KeyframeSource, SourceKind
-from .channels import TimelineError
 from .generation import plan_generation
 from .generation_options import GenerationOptions
 from .jobmanager import manager, print_line
@@ -229,7 +228,9 @@ class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.t
             settings = self.settings_with_gap_limits(service_settings(context))
             transitions = gaps.find_all_transitions(scene)
             if not transitions:
-                raise TimelineError("There is no gap between strips on this timeline")
+                # Nothing to fill is no failure: a batch run again over finished files stays green.
+                self.report({"INFO"}, "There is no gap between strips on this timeline; nothing to fill")
+                return {"FINISHED"}
             options = self.generation_options()
             # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
             plan = presubmit.plan_fill(scene, transitions, options, settings)
