@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV = $(PYTHON) tools/venvs.py
 
-.PHONY: test lint test-blender50 test-blender42 test-window server demo
+.PHONY: test lint test-blender50 test-blender42 test-window server demo build
 
 ## make test: lint, type-check, the whole suite on Blender 5.0 and on 4.2 LTS, then the window tests
 test: lint test-blender50 test-blender42 test-window
@@ -32,3 +32,7 @@ server:
 ## make demo: the headless job end to end against the local server
 demo:
 	@py=$$($(VENV) blender50) && $$py tools/demo.py
+
+## make build: one validated extension zip per platform with its wheels, and dist/repo/index.json
+build:
+	@$(PYTHON) tools/build.py
