@@ -24,8 +24,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "blender_manifest.toml"
 PINS = ROOT / "tools" / "pins.toml"
 DIST = ROOT / "dist"
-STAGE = DIST / "stage"
-REPO = DIST / "repo"
 
 # Python versions of the Blenders we ship for: 3.11 (Blender 4.2 to 5.0), 3.13 (5.1 and newer,
 # and Linux distributions' builds).
@@ -152,13 +150,13 @@ def check_manifest_wheels(wheels: list[Path]) -> None:
         )
 
 
-def stage(wheels: list[Path]) -> None:
-    shutil.rmtree(STAGE, ignore_errors=True)
-    shutil.copytree(ROOT / "veo_addon", STAGE, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy2(MANIFEST, STAGE / MANIFEST.name)
-    (STAGE / "wheels").mkdir()
+def stage(wheels: list[Path], folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(ROOT / "veo_addon", folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy2(MANIFEST, folder / MANIFEST.name)
+    (folder / "wheels").mkdir()
     for wheel in wheels:
-        shutil.copy2(wheel, STAGE / "wheels" / wheel.name)
+        shutil.copy2(wheel, folder / "wheels" / wheel.name)
 
 
 def run_tool(python: str, tool: Path, *args: str) -> str:
@@ -169,45 +167,50 @@ def run_tool(python: str, tool: Path, *args: str) -> str:
     return output
 
 
-def build(platforms: list[str]) -> list[Path]:
+def build(platforms: list[str], dist: Path = DIST) -> list[Path]:
     # The manifest lists every platform's wheels, so all of them are staged; the tool keeps
     # each platform's own in its zip.
     wheels = fetch_wheels(list(PIP_PLATFORMS))
     check_manifest_wheels(wheels)
-    stage(wheels)
+    stage_dir = dist / "stage"
+    stage(wheels, stage_dir)
     python, tool = extension_tool()
-    for old in DIST.glob("*.zip"):
+    for old in dist.glob("*.zip"):
         old.unlink()
     run_tool(
-        python, tool, "build", "--source-dir", str(STAGE), "--output-dir", str(DIST), "--split-platforms"
+        python, tool, "build", "--source-dir", str(stage_dir), "--output-dir", str(dist), "--split-platforms"
     )
-    zips = sorted(DIST.glob("*.zip"))
+    zips = sorted(dist.glob("*.zip"))
     built = {re.sub(r"^.*-", "", z.stem).replace("_", "-") for z in zips}
     # --split-platforms writes every platform of the manifest; keep the ones asked for.
     for zip_path in zips:
         if re.sub(r"^.*-", "", zip_path.stem).replace("_", "-") not in platforms:
             zip_path.unlink()
-    zips = sorted(DIST.glob("*.zip"))
+    zips = sorted(dist.glob("*.zip"))
     if not set(platforms) <= built:
         raise SystemExit(f"the extension tool built {sorted(built)}, expected {platforms}")
     for zip_path in zips:
         run_tool(python, tool, "validate", str(zip_path))
-    shutil.rmtree(REPO, ignore_errors=True)
-    REPO.mkdir(parents=True)
+    repo = dist / "repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir(parents=True)
     for zip_path in zips:
-        shutil.copy2(zip_path, REPO / zip_path.name)
-    run_tool(python, tool, "server-generate", "--repo-dir", str(REPO))
+        shutil.copy2(zip_path, repo / zip_path.name)
+    run_tool(python, tool, "server-generate", "--repo-dir", str(repo))
     return zips
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--platform", action="append", choices=sorted(PIP_PLATFORMS), help="default: all")
+    parser.add_argument("--output-dir", type=Path, default=DIST, help="default: dist/")
     args = parser.parse_args()
     platforms = args.platform or list(PIP_PLATFORMS)
-    for zip_path in build(platforms):
-        print(f"{zip_path.relative_to(ROOT)}  {zip_path.stat().st_size / 1e6:.1f} MB  (validated)")
-    print(f"{(REPO / 'index.json').relative_to(ROOT)}  static repository for Preferences > Get Extensions")
+    dist = args.output_dir.resolve()
+    dist.mkdir(parents=True, exist_ok=True)
+    for zip_path in build(platforms, dist):
+        print(f"{zip_path}  {zip_path.stat().st_size / 1e6:.1f} MB  (validated)")
+    print(f"{dist / 'repo' / 'index.json'}  static repository for Preferences > Get Extensions")
 
 
 if __name__ == "__main__":
