@@ -87,3 +87,33 @@ def test_register_unregister_register_leaves_no_duplicate_or_leftover() -> None:
 
     assert steps["unregistered"] == steps["before"]
     assert steps["registered_again"] == registered
+
+
+ENABLE_THEN_FIRST_JOB = """
+import sys
+import bpy
+shipped = ("httpx", "PIL")
+assert not [name for name in shipped if name in sys.modules], "bpy itself imported them"
+import veo_addon
+veo_addon.register()
+at_enable = [name for name in shipped if name in sys.modules]
+from veo_addon.core.worker_imports import import_worker_modules
+import_worker_modules()  # what the first job does on the main thread before its worker starts
+at_first_job = [name for name in shipped if name in sys.modules]
+veo_addon.unregister()
+print("IMPORTED", at_enable, at_first_job, flush=True)
+"""
+
+
+def test_enabling_imports_neither_httpx_nor_pillow_until_the_first_job() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", ENABLE_THEN_FIRST_JOB],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    line = next(line for line in finished.stdout.splitlines() if line.startswith("IMPORTED"))
+    assert line == "IMPORTED [] ['httpx', 'PIL']"
