@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV = $(PYTHON) tools/venvs.py
 
-.PHONY: test lint test-blender50 test-blender42 test-window server demo docs
+.PHONY: test lint test-blender50 test-blender42 test-window server demo docs build
 
 ## make test: lint, type-check, the whole suite on Blender 5.0 and on 4.2 LTS, then the window tests
 test: lint test-blender50 test-blender42 test-window
@@ -36,3 +36,7 @@ demo:
 ## make docs: regenerate docs/troubleshooting.md from the messages in the code
 docs:
 	@py=$$($(VENV) lint) && $$py tools/messages.py
+
+## make build: one validated extension zip per platform with its wheels, and dist/repo/index.json
+build:
+	@$(PYTHON) tools/build.py

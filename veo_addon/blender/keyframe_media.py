@@ -14,13 +14,18 @@ Which strips a keyframe reads:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
-from PIL import Image
 
 from ..core.errors import VeoError
+from ..core.lazy_import import lazy_module
 from . import compat
+
+if TYPE_CHECKING:
+    from PIL import Image
+else:
+    Image = lazy_module("PIL.Image")
 
 
 class KeyframeMediaError(VeoError):

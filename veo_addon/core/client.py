@@ -24,9 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import ratelimit
 from .errors import (
@@ -44,6 +42,7 @@ from .errors import (
     missing_key_error,
 )
 from .http_errors import error_from_response
+from .lazy_import import lazy_module
 from .mp4 import is_mp4_file
 from .ratelimit import RateLimiter
 from .request import Base64Form, GenerationRequest
@@ -72,6 +71,11 @@ from .task_result import TaskResult
 from .task_result import TaskStatus as TaskStatus
 from .urls import check_base_url
 from .urls import is_loopback_url as is_loopback_url
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 log = logging.getLogger(__name__)
 

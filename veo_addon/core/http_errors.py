@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-
-import httpx
+from typing import TYPE_CHECKING
 
 from .errors import (
     ApiError,
@@ -15,7 +14,13 @@ from .errors import (
     RateLimitedError,
     ServiceUnavailableError,
 )
+from .lazy_import import lazy_module
 from .retry import retry_after_seconds
+
+if TYPE_CHECKING:
+    import httpx
+else:
+    httpx = lazy_module("httpx")
 
 
 def _error_body(response: httpx.Response) -> tuple[str, str]:

@@ -12,8 +12,7 @@ import io
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-
-from PIL import Image, ImageCms, ImageOps
+from typing import TYPE_CHECKING
 
 # Signatures, limits and the decode check live in imagebytes, shared with the request.
 from .imagebytes import (
@@ -27,6 +26,14 @@ from .imagebytes import (
     source_format,
 )
 from .imagebytes import PNG_SIGNATURE as PNG_SIGNATURE  # callers check encoded output with it
+from .lazy_import import lazy_module
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageCms, ImageOps
+else:
+    Image = lazy_module("PIL.Image")
+    ImageCms = lazy_module("PIL.ImageCms")
+    ImageOps = lazy_module("PIL.ImageOps")
 
 # What is read, not what is sent: everything is scaled down and re-encoded under
 # MAX_IMAGE_BYTES before sending, so only memory bounds this and MAX_PIXELS. A file larger

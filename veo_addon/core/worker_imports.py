@@ -24,7 +24,7 @@ def import_worker_modules() -> None:
         if _imported:
             return
         import httpx
-        from PIL import Image
+        from PIL import Image, ImageCms, ImageOps  # noqa: F401 - images.py reads them lazily
 
         Image.init()  # every format plugin; Image.open would import them lazily
         # A client builds its transport (httpcore, h11, the TLS context with certifi's roots):
