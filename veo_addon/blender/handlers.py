@@ -105,5 +105,6 @@ def unregister() -> None:
     ):
         while function in handlers:
             handlers.remove(function)
-    if bpy.app.timers.is_registered(continue_open_file_jobs):
-        bpy.app.timers.unregister(continue_open_file_jobs)
+    for timer in (continue_open_file_jobs, pick_up_open_file):
+        if bpy.app.timers.is_registered(timer):
+            bpy.app.timers.unregister(timer)
