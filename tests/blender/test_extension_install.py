@@ -33,6 +33,18 @@ import addon_utils
 
 zip_path, script, blend, root, MODULE = sys.argv[1:6]
 
+
+def checkout_on_path():
+    # Whether the source tree could be imported from: a sys.path entry inside the checkout,
+    # other than the venv this Python runs in (it sits in the checkout's .venv/).
+    venv = Path(sys.prefix).resolve()
+    for entry in sys.path:
+        resolved = Path(entry or ".").resolve()
+        if resolved.is_relative_to(Path(root).resolve()) and not resolved.is_relative_to(venv):
+            return True
+    return False
+
+
 # Official Blender builds bundle neither httpx nor Pillow, but this venv has them beside bpy:
 # hide the venv's copies so that only the wheels inside the zip can provide them.
 import importlib.machinery, sysconfig
@@ -49,7 +61,7 @@ class HideVenvCopies:
             return spec
         return None
 sys.meta_path.insert(0, HideVenvCopies)
-assert not any(Path(p or ".").resolve().is_relative_to(root) for p in sys.path), sys.path
+assert not checkout_on_path(), sys.path
 bpy.ops.extensions.package_install_files(filepath=zip_path, repo="user_default", enable_on_install=True)
 
 spec = importlib.util.spec_from_file_location("veo_generate_cli", script)
@@ -64,7 +76,7 @@ def generate(seed):
     module = sys.modules[MODULE]
     return {"status": status, "module_file": module.__file__,
             "httpx_file": sys.modules["httpx"].__file__, "pil_file": sys.modules["PIL"].__file__,
-            "checkout_on_path": any(Path(p or ".").resolve().is_relative_to(root) for p in sys.path),
+            "checkout_on_path": checkout_on_path(),
             "veo_modules_outside": sorted(
                 name for name, m in sys.modules.items()
                 if "veo" in name and getattr(m, "__file__", None)
