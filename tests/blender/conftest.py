@@ -11,7 +11,7 @@ from pathlib import Path
 import bpy
 import pytest
 
-from tests.blender.vse_helpers import SMALL_SIZE, TimelineBuilder
+from tests.blender.vse_helpers import BLUE, RED, SMALL_SIZE, TimelineBuilder, set_frame_rate
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +35,19 @@ def scene(factory_scene: bpy.types.Scene) -> bpy.types.Scene:
 @pytest.fixture
 def timeline(scene: bpy.types.Scene, tmp_path: Path) -> TimelineBuilder:
     return TimelineBuilder(scene, tmp_path)
+
+
+@pytest.fixture
+def edit(scene, timeline, tmp_path) -> Path:
+    """Two shots at 25 fps with a 40-frame gap (21-60), the playhead in the gap, saved."""
+    set_frame_rate(scene, "25")
+    timeline.image("left", 1, 1, 20, RED)
+    timeline.image("right", 1, 61, 20, BLUE)
+    scene.frame_current = 40
+    path = tmp_path / "edit.blend"
+    # copy=True: this process keeps no file path of its own, so later tests start clean.
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
+    return path
 
 
 # --- the add-on, registered once per process, pointed at the test's local server ------------------

@@ -15,10 +15,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import bpy
 import pytest
-
-from tests.blender.vse_helpers import BLUE, RED, set_frame_rate
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "veo_generate.py"
@@ -112,18 +109,6 @@ def linux_zip(tmp_path_factory) -> Path:
     )
     [zip_path] = out.glob("*linux_x64.zip")
     return zip_path
-
-
-@pytest.fixture
-def edit(scene, timeline, tmp_path) -> Path:
-    """Two shots at 25 fps with a 40-frame gap (21-60), the playhead in the gap, saved."""
-    set_frame_rate(scene, "25")
-    timeline.image("left", 1, 1, 20, RED)
-    timeline.image("right", 1, 61, 20, BLUE)
-    scene.frame_current = 40
-    path = tmp_path / "edit.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(path), copy=True)
-    return path
 
 
 def installed_files(home: Path) -> set[str]:

@@ -122,16 +122,6 @@ def save_edit(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
-def edit(scene, timeline, tmp_path) -> Path:
-    """Two shots at 25 fps with a 40-frame gap (21-60), the playhead in the gap, saved."""
-    set_frame_rate(scene, "25")
-    timeline.image("left", 1, 1, 20, RED)
-    timeline.image("right", 1, 61, 20, BLUE)
-    scene.frame_current = 40
-    return save_edit(tmp_path / "edit.blend")
-
-
 def assert_no_key_anywhere(*places: str | bytes | Path) -> None:
     for place in places:
         data = place.read_bytes() if isinstance(place, Path) else place
