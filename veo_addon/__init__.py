@@ -8,11 +8,12 @@ stays importable (and testable) in plain Python.
 def register() -> None:
     import bpy
 
-    from .blender import handlers, jobstore, operators, preferences
+    from .blender import generation_properties, handlers, jobstore
 
-    for cls in (*preferences.classes, *jobstore.classes, *operators.classes):
+    for cls in _classes():
         bpy.utils.register_class(cls)
     jobstore.register_properties()
+    generation_properties.register_properties()
     handlers.register()
     # bpy.data cannot be read while add-ons register at start-up; enabling the add-on in an
     # open file must still pick up that file's jobs, so look once the event loop runs.
@@ -23,13 +24,21 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .blender import handlers, jobmanager, jobstore, operators, preferences
+    from .blender import generation_properties, handlers, jobmanager, jobstore
 
     # Workers of a disabled add-on would poll on with nobody to apply their results; their
     # jobs stay in the journal and resume when the add-on is enabled again.
     jobmanager.manager.stop_all()
     jobmanager.unregister_pump_timer()
     handlers.unregister()
+    generation_properties.unregister_properties()
     jobstore.unregister_properties()
-    for cls in reversed((*preferences.classes, *jobstore.classes, *operators.classes)):
+    for cls in reversed(_classes()):
         bpy.utils.unregister_class(cls)
+
+
+def _classes() -> tuple[type, ...]:
+    """Every class the add-on registers, in registration order (PropertyGroups before their users)."""
+    from .blender import generation_properties, jobstore, operators, preferences
+
+    return (*preferences.classes, *jobstore.classes, *generation_properties.classes, *operators.classes)

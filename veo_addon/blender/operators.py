@@ -12,109 +12,13 @@ from typing import Literal
 
 import bpy
 
-from ..core.errors import ValidationError, VeoError
-from ..core.images import FitMethod
+from ..core.errors import VeoError
 from ..core.job import Job, JobState
-from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
-from ..core.timing import FitMode
 from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit
-from .capture import KeyframeSource, SourceKind
 from .generation import plan_generation
-from .generation_options import GenerationOptions
+from .generation_properties import GenerationProperties
 from .jobmanager import manager, print_line
 from .preferences import service_settings
-
-RANDOM_SEED = -1
-SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1
-
-_SOURCE_ITEMS = [
-    (SourceKind.RENDER.value, "Render", "The sequencer's output at that frame, as the preview shows it"),
-    (SourceKind.STRIP.value, "Strip", "Only the strip's own picture at that frame"),
-    (SourceKind.FILE.value, "File", "A PNG, JPEG, TIFF or WebP file"),
-    (SourceKind.URL.value, "URL", "An http(s) address the service fetches itself"),
-]
-
-
-class GenerationProperties:
-    """Every request field and keyframe option, shared by the generating operators."""
-
-    prompt: bpy.props.StringProperty(name="Prompt", description="The transition to generate")  # type: ignore[valid-type]
-    negative_prompt: bpy.props.StringProperty(name="Negative Prompt")  # type: ignore[valid-type]
-    # Blender keeps an IntProperty in a C int, so seeds stop at 2**31 - 1 here (the service takes
-    # up to 2**32 - 1). No hard minimum: a Python caller's -5 is refused by name, not clamped.
-    seed: bpy.props.IntProperty(  # type: ignore[valid-type]
-        name="Seed",
-        description=f"0 to {SEED_PROPERTY_MAX} repeats a result; {RANDOM_SEED} asks for a random seed",
-        default=RANDOM_SEED,
-        soft_min=RANDOM_SEED,
-        soft_max=SEED_PROPERTY_MAX,
-    )
-    resolution: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Resolution", items=[(value, value, "") for value in RESOLUTIONS], default="720p"
-    )
-    aspect_ratio: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Aspect Ratio",
-        items=[("auto", "Auto", "Follow the scene's output shape")]
-        + [(value, value, "") for value in ASPECT_RATIOS],
-        default="auto",
-    )
-    duration: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Duration",
-        items=[("auto", "Auto", "The shortest clip that covers the gap (8 s at 1080p)")]
-        + [(str(value), f"{value} s", "") for value in DURATIONS],
-        default="auto",
-    )
-    sample_count: bpy.props.IntProperty(name="Samples", min=1, max=4, default=1)  # type: ignore[valid-type]
-    generate_audio: bpy.props.BoolProperty(name="Generate Audio", default=False)  # type: ignore[valid-type]
-    person_generation: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="People", items=[(value, value, "") for value in PERSON_GENERATION], default="allow_adult"
-    )
-    first_source: bpy.props.EnumProperty(name="First Frame", items=_SOURCE_ITEMS, default="render")  # type: ignore[valid-type]
-    first_path: bpy.props.StringProperty(name="First Frame File", subtype="FILE_PATH")  # type: ignore[valid-type]
-    first_url: bpy.props.StringProperty(name="First Frame URL")  # type: ignore[valid-type]
-    last_source: bpy.props.EnumProperty(name="Last Frame", items=_SOURCE_ITEMS, default="render")  # type: ignore[valid-type]
-    last_path: bpy.props.StringProperty(name="Last Frame File", subtype="FILE_PATH")  # type: ignore[valid-type]
-    last_url: bpy.props.StringProperty(name="Last Frame URL")  # type: ignore[valid-type]
-    fit_method: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Fit Keyframes",
-        items=[
-            (FitMethod.CROP.value, "Crop", "Centre crop to the clip's shape"),
-            (FitMethod.LETTERBOX.value, "Letterbox", "Fit inside the clip's shape with bars"),
-        ],
-    )
-    fit_mode: bpy.props.EnumProperty(  # type: ignore[valid-type]
-        name="Fit Clip",
-        items=[
-            (FitMode.STRETCH.value, "Stretch", "Retime the clip to fill the gap exactly"),
-            (FitMode.TRIM.value, "Trim", "Play in real time and cut the tail"),
-        ],
-    )
-    make_room: bpy.props.BoolProperty(  # type: ignore[valid-type]
-        name="Make Room", description="Strips that touch: push everything after the cut along"
-    )
-    new_generation: bpy.props.BoolProperty(  # type: ignore[valid-type]
-        name="New Generation", description="Pay for a new clip even if an identical request was made before"
-    )
-
-    def generation_options(self) -> GenerationOptions:
-        return GenerationOptions(
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            seed=parse_seed(self.seed),
-            resolution=self.resolution,
-            aspect_ratio=self.aspect_ratio,
-            duration=self.duration,
-            sample_count=self.sample_count,
-            generate_audio=self.generate_audio,
-            person_generation=self.person_generation,
-            first_source=KeyframeSource(SourceKind(self.first_source), self.first_path, self.first_url),
-            last_source=KeyframeSource(SourceKind(self.last_source), self.last_path, self.last_url),
-            fit_method=FitMethod(self.fit_method),
-            fit_mode=FitMode(self.fit_mode),
-            make_room=self.make_room,
-            force_new=self.new_generation,
-        )
-
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 
@@ -123,17 +27,6 @@ def scene_of(context: bpy.types.Context) -> bpy.types.Scene:
     if context.scene is None:
         raise VeoError("There is no scene in this context")
     return context.scene
-
-
-def parse_seed(value: int) -> int | None:
-    """The operator's seed as the request's: None (random) for RANDOM_SEED."""
-    if value == RANDOM_SEED:
-        return None
-    if not 0 <= value <= SEED_PROPERTY_MAX:
-        raise ValidationError(
-            "seed", f"{value} is not a seed; use 0 to {SEED_PROPERTY_MAX}, or {RANDOM_SEED} for a random one"
-        )
-    return value
 
 
 def refuse(operator: bpy.types.Operator, error: VeoError) -> OperatorResult:
@@ -189,7 +82,22 @@ def _wait(jobs: list[Job]) -> list[Job]:
         return manager.wait_for([job.job_id for job in jobs])
 
 
-class VEO_OT_generate_transition(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
+class PaysAgainOption:
+    """ "New Generation": never remembered, so paying again is asked for each time anew."""
+
+    new_generation: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="New Generation",
+        description=(
+            "Pays for a new clip even if an identical request was made before "
+            "(otherwise the earlier clip or task is reused at no charge)"
+        ),
+        options={"SKIP_SAVE"},
+    )
+
+
+class VEO_OT_generate_transition(
+    GenerationProperties, PaysAgainOption, presubmit.GapLimitProperties, bpy.types.Operator
+):
     """Generate a Veo clip for the gap between two strips and put it in the gap"""
 
     bl_idname = "veo.generate_transition"
@@ -206,14 +114,18 @@ class VEO_OT_generate_transition(GenerationProperties, presubmit.GapLimitPropert
             scene = scene_of(context)
             settings = self.settings_with_gap_limits(service_settings(context))
             transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
-            plan = plan_generation(scene, transition, self.generation_options(), settings)
+            plan = plan_generation(
+                scene, transition, self.generation_options(force_new=self.new_generation), settings
+            )
             job = manager.start(plan)
         except VeoError as error:
             return refuse(self, error)
         return finish(self, _wait([job]), list(plan.warnings))
 
 
-class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.types.Operator):
+class VEO_OT_fill_gaps(
+    GenerationProperties, PaysAgainOption, presubmit.GapLimitProperties, bpy.types.Operator
+):
     """Generate a clip for every gap between strips on the timeline"""
 
     bl_idname = "veo.fill_gaps"
@@ -231,7 +143,7 @@ class VEO_OT_fill_gaps(GenerationProperties, presubmit.GapLimitProperties, bpy.t
                 # Nothing to fill is no failure: a batch run again over finished files stays green.
                 self.report({"INFO"}, "There is no gap between strips on this timeline; nothing to fill")
                 return {"FINISHED"}
-            options = self.generation_options()
+            options = self.generation_options(force_new=self.new_generation)
             # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
             plan = presubmit.plan_fill(scene, transitions, options, settings)
             for skipped in plan.skipped:
