@@ -7,8 +7,6 @@ prompt written in the panel is still there tomorrow. Paying again for an identic
 remembered may ask for that.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 import bpy
@@ -32,7 +30,10 @@ _SOURCE_ITEMS = [
 
 
 class GenerationProperties:
-    """Every request field and keyframe option, shared by the generating operators."""
+    """Every request field and keyframe option, shared by the generating operators and the scene.
+
+    Annotations only: in the 4.2 wheel a registered PropertyGroup with a method crashes Blender
+    when it exits, so what reads them is the module's `generation_options()`."""
 
     prompt: bpy.props.StringProperty(name="Prompt", description="The transition to generate")  # type: ignore[valid-type]
     negative_prompt: bpy.props.StringProperty(name="Negative Prompt")  # type: ignore[valid-type]
@@ -89,24 +90,34 @@ class GenerationProperties:
         name="Make Room", description="Strips that touch: push everything after the cut along"
     )
 
-    def generation_options(self, *, force_new: bool = False) -> GenerationOptions:
-        return GenerationOptions(
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            seed=parse_seed(self.seed),
-            resolution=self.resolution,
-            aspect_ratio=self.aspect_ratio,
-            duration=self.duration,
-            sample_count=self.sample_count,
-            generate_audio=self.generate_audio,
-            person_generation=self.person_generation,
-            first_source=KeyframeSource(SourceKind(self.first_source), self.first_path, self.first_url),
-            last_source=KeyframeSource(SourceKind(self.last_source), self.last_path, self.last_url),
-            fit_method=FitMethod(self.fit_method),
-            fit_mode=FitMode(self.fit_mode),
-            make_room=self.make_room,
-            force_new=force_new,
-        )
+
+def generation_options(properties: Any, *, force_new: bool = False) -> GenerationOptions:
+    """The request as `properties` (an operator, or the scene's copy) holds it."""
+    return GenerationOptions(
+        prompt=properties.prompt,
+        negative_prompt=properties.negative_prompt,
+        seed=parse_seed(properties.seed),
+        resolution=properties.resolution,
+        aspect_ratio=properties.aspect_ratio,
+        duration=properties.duration,
+        sample_count=properties.sample_count,
+        generate_audio=properties.generate_audio,
+        person_generation=properties.person_generation,
+        first_source=_keyframe_source(properties, "first"),
+        last_source=_keyframe_source(properties, "last"),
+        fit_method=FitMethod(properties.fit_method),
+        fit_mode=FitMode(properties.fit_mode),
+        make_room=properties.make_room,
+        force_new=force_new,
+    )
+
+
+def _keyframe_source(properties: Any, side: str) -> KeyframeSource:
+    return KeyframeSource(
+        SourceKind(getattr(properties, f"{side}_source")),
+        getattr(properties, f"{side}_path"),
+        getattr(properties, f"{side}_url"),
+    )
 
 
 def parse_seed(value: int) -> int | None:

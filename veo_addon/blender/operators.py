@@ -16,7 +16,7 @@ from ..core.errors import VeoError
 from ..core.job import Job, JobState
 from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit
 from .generation import plan_generation
-from .generation_properties import GenerationProperties
+from .generation_properties import GenerationProperties, generation_options
 from .jobmanager import manager, print_line
 from .preferences import service_settings
 
@@ -115,7 +115,7 @@ class VEO_OT_generate_transition(
             settings = self.settings_with_gap_limits(service_settings(context))
             transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
             plan = plan_generation(
-                scene, transition, self.generation_options(force_new=self.new_generation), settings
+                scene, transition, generation_options(self, force_new=self.new_generation), settings
             )
             job = manager.start(plan)
         except VeoError as error:
@@ -143,7 +143,7 @@ class VEO_OT_fill_gaps(
                 # Nothing to fill is no failure: a batch run again over finished files stays green.
                 self.report({"INFO"}, "There is no gap between strips on this timeline; nothing to fill")
                 return {"FINISHED"}
-            options = self.generation_options(force_new=self.new_generation)
+            options = generation_options(self, force_new=self.new_generation)
             # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
             plan = presubmit.plan_fill(scene, transitions, options, settings)
             for skipped in plan.skipped:
