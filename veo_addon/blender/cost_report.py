@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..core.job import Charge, Job
-from ..core.pricing import CostEstimate
+from ..core.pricing import CostEstimate, PriceRates, estimate_cost
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,21 @@ class Estimate:
 
     what: str  # "1 × 4 s at 720p"
     cost: CostEstimate
+
+
+def estimate_request(
+    duration_seconds: int,
+    sample_count: int,
+    generate_audio: bool,
+    resolution: str,
+    rates: PriceRates,
+) -> Estimate:
+    """What a request will cost at most, known before anything is captured or sent: the
+    operator's confirmation, the panel and the job's own report all use this one figure."""
+    return Estimate(
+        what=f"{sample_count} × {duration_seconds} s at {resolution}",
+        cost=estimate_cost(duration_seconds, sample_count, generate_audio, rates),
+    )
 
 
 def started_lines(estimates: Sequence[Estimate]) -> list[str]:

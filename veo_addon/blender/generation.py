@@ -17,13 +17,12 @@ import bpy
 
 from ..core.errors import missing_key_error
 from ..core.images import prepare_keyframe
-from ..core.pricing import PriceRates, estimate_cost
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from . import presubmit
 from .capture import CapturedKeyframe, capture_transition_keyframes, resolve_aspect_ratio
 from .channels import TimelineError
 from .clips_folder import clips_folder_for
-from .cost_report import Estimate
+from .cost_report import Estimate, estimate_request
 from .gaps import Transition
 from .generation_options import GenerationOptions
 from .preferences import ServiceSettings
@@ -60,14 +59,13 @@ class GenerationPlan:
         }
 
     def estimate(self) -> Estimate:
-        options, settings = self.options, self.settings
-        rates = PriceRates(
-            with_audio_per_second=settings.rate_with_audio,
-            without_audio_per_second=settings.rate_without_audio,
-        )
-        return Estimate(
-            what=f"{options.sample_count} × {self.duration_seconds} s at {options.resolution}",
-            cost=estimate_cost(self.duration_seconds, options.sample_count, options.generate_audio, rates),
+        options = self.options
+        return estimate_request(
+            self.duration_seconds,
+            options.sample_count,
+            options.generate_audio,
+            options.resolution,
+            self.settings.price_rates,
         )
 
     def request(self) -> GenerationRequest:

@@ -15,7 +15,7 @@ import bpy
 from ..core.client import DEFAULT_BASE_URL, ClientSettings, check_base_url, is_loopback_url
 from ..core.errors import OnlineAccessError, ValidationError
 from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLimits
-from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
+from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO, PriceRates
 from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
 from ..core.request import Base64Form
 
@@ -127,6 +127,12 @@ class ServiceSettings:
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
+
+    @property
+    def price_rates(self) -> PriceRates:
+        return PriceRates(
+            with_audio_per_second=self.rate_with_audio, without_audio_per_second=self.rate_without_audio
+        )
 
 
 def preferences(context: bpy.types.Context | None = None) -> VeoPreferences | None:

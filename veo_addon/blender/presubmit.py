@@ -15,7 +15,7 @@ import bpy
 
 from ..core.errors import VeoError
 from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
-from ..core.pricing import PriceRates, estimate_cost
+from ..core.pricing import estimate_cost
 from .channels import TimelineError
 from .gaps import Transition
 from .insertion_plan import InsertionPlan, plan_insertion
@@ -155,10 +155,7 @@ def plan_fill(
             skipped.append(Skipped(transition, reason))
         else:
             to_fill.append((transition, duration))
-    rates = PriceRates(
-        with_audio_per_second=settings.rate_with_audio,
-        without_audio_per_second=settings.rate_without_audio,
-    )
+    rates = settings.price_rates
     estimates = [
         estimate_cost(duration, options.sample_count, options.generate_audio, rates)
         for _, duration in to_fill
