@@ -8,13 +8,14 @@ stays importable (and testable) in plain Python.
 def register() -> None:
     import bpy
 
-    from .blender import generation_properties, handlers, jobstore
+    from .blender import generation_properties, handlers, jobstore, modal_wait
 
     for cls in _classes():
         bpy.utils.register_class(cls)
     jobstore.register_properties()
     generation_properties.register_properties()
     handlers.register()
+    modal_wait.register()
     # bpy.data cannot be read while add-ons register at start-up; enabling the add-on in an
     # open file must still pick up that file's jobs, so look once the event loop runs.
     if not bpy.app.background:
@@ -24,8 +25,10 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .blender import generation_properties, handlers, jobmanager, jobstore
+    from .blender import generation_properties, handlers, jobmanager, jobstore, modal_wait
 
+    # A waiting operator's timer would outlive its unregistered class.
+    modal_wait.unregister()
     # Workers of a disabled add-on would poll on with nobody to apply their results; their
     # jobs stay in the journal and resume when the add-on is enabled again.
     jobmanager.manager.stop_all()

@@ -86,17 +86,7 @@ def plan_generation(
 ) -> GenerationPlan:
     """Check, then capture both keyframes (main thread). Nothing is rendered before every
     check passed, and nothing is sent here at all."""
-    duration = options.duration_for(transition)
-    validate_parameters(**options.request_fields(duration))
-    if not settings.api_key:
-        raise missing_key_error()
-    if transition.is_adjacent and not options.make_room:
-        raise TimelineError(
-            f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
-            'turn on "make room" to push the right side along'
-        )
-    # Gap limits and the insertion's channels and moves, checked before anything is paid for.
-    presubmit.check_before_submit(scene, transition, duration, options, settings.gap_limits)
+    duration = check_before_capture(scene, transition, options, settings)
     aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
     clips_dir, warning = clips_folder_for(settings)  # a clip that cannot be saved is paid for nothing
     first, last = capture_transition_keyframes(scene, transition, options.first_source, options.last_source)
@@ -113,6 +103,29 @@ def plan_generation(
         clips_folder=clips_dir,
         warnings=tuple(filter(None, [warning])),
     )
+
+
+def check_before_capture(
+    scene: bpy.types.Scene,
+    transition: Transition,
+    options: GenerationOptions,
+    settings: ServiceSettings,
+) -> int:
+    """Every refusal that needs no keyframe: request fields, key, gap, channels. Returns the
+    clip's duration in seconds. Cheap enough for an operator's invoke() and its dialog."""
+    duration = options.duration_for(transition)
+    validate_parameters(**options.request_fields(duration))
+    if not settings.api_key:
+        raise missing_key_error()
+    if transition.is_adjacent and not options.make_room:
+        raise TimelineError(
+            f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
+            'turn on "make room" to push the right side along'
+        )
+    # Gap limits and the insertion's channels and moves, checked before anything is paid for.
+    presubmit.check_before_submit(scene, transition, duration, options, settings.gap_limits)
+    resolve_aspect_ratio(scene, options.aspect_ratio)
+    return duration
 
 
 def _request_image(plan: GenerationPlan, captured: CapturedKeyframe, name: str) -> ImageInput:

@@ -46,6 +46,23 @@ class _Running:
     last_line: tuple[str, str] = ("", "")
 
 
+@dataclass(frozen=True)
+class JobProgress:
+    """What the UI shows of a job on every tick, kept up to date by pump(): reading it is a
+    dict lookup, not a parse of the scene's job list."""
+
+    state: JobState
+    progress_percent: int | None
+    eta_seconds: int | None
+    message: str
+    # False once the manager has applied the job's last event (its clip is in, or it ended).
+    pending: bool
+
+    @classmethod
+    def of(cls, job: Job, *, pending: bool) -> JobProgress:
+        return cls(job.state, job.progress_percent, job.eta_seconds, job.message, pending)
+
+
 def tag_sequencer_redraw() -> None:
     for window in getattr(bpy.context.window_manager, "windows", ()):
         for area in window.screen.areas:
@@ -67,6 +84,7 @@ class JobManager:
         self._file_generation = 0
         self._forgotten: set[str] = set()
         self._estimates: dict[str, Estimate] = {}
+        self._progress: dict[str, JobProgress] = {}
         # Jobs stopped because a twin inserted their clip: (scene name, the job as shared).
         self._sharing: dict[str, tuple[str, Job]] = {}
         self.on_line: Callable[[str], None] = print_line
@@ -116,6 +134,13 @@ class JobManager:
         self._estimates[job.job_id] = plan.estimate()
         return job
 
+    def progress(self, job_id: str) -> JobProgress | None:
+        """The job as last applied in this session; None for a job this session never ran."""
+        return self._progress.get(job_id)
+
+    def _note(self, job: Job) -> None:
+        self._progress[job.job_id] = JobProgress.of(job, pending=job.job_id in self._running)
+
     def estimate(self, job_id: str) -> Estimate | None:
         """The cost estimate of a job started in this session (cost_report words it)."""
         return self._estimates.get(job_id)
@@ -163,6 +188,7 @@ class JobManager:
             poll_policy=self.poll_policy,
         )
         self._running[job.job_id] = _Running(runner, self._file_generation)
+        self._note(job)
         runner.start()
         ensure_pump_timer()
 
@@ -184,6 +210,7 @@ class JobManager:
         if self.stop(job_id):
             # Its worker writes the job once more as it stops: remove it again when it is done.
             self._forgotten.add(job_id)
+        self._progress.pop(job_id, None)
         self.journal.remove(job_id)
         for scene in bpy.data.scenes:
             jobstore.remove_job(scene, job_id)
@@ -215,6 +242,8 @@ class JobManager:
                     self.on_line(f"[veo] job {job_id[:8]}: could not apply a result: {error}")
             if finished:
                 del self._running[job_id]
+                if job_id in self._progress:
+                    self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=False)
                 shared = self._sharing.pop(job_id, None)
                 if job_id in self._forgotten:
                     self._forgotten.discard(job_id)
@@ -251,12 +280,13 @@ class JobManager:
             running.last_line = line
             task = f" task {job.task_id}" if job.task_id else ""
             self.on_line(f"[veo] job {job.job_id[:8]}{task} {job.state.value}: {job.message}")
+        self._note(job)
         scene = self._scene_for(job, running)
         if scene is None:
             return  # the job belongs to a file that is not open: the journal keeps it
         jobstore.save_job(scene, job)
         if event.kind is EventKind.FINISHED and job.state is JobState.DOWNLOADED:
-            self.insert(scene, job)
+            self.insert(scene, job)  # notes the job's progress as it ends
 
     def _scene_for(self, job: Job, running: _Running | None) -> bpy.types.Scene | None:
         """The scene the job's clip goes into, if its file is the open one.
@@ -291,6 +321,7 @@ class JobManager:
             job.message = f"Downloaded, but not inserted: {error}"
             jobstore.save_job(scene, job)
             self._record(job)
+            self._note(job)
             self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
             return job
         strip_names = shared_task.record_own_insertion(job, placed.inserted)
@@ -298,6 +329,7 @@ class JobManager:
         mark_inserted(None, job, placed.summary)
         jobstore.save_job(scene, job)
         self._record(job)
+        self._note(job)
         if not bpy.app.background:
             push_undo_step("Insert Veo Transition")
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
@@ -329,6 +361,7 @@ class JobManager:
     def _store_shared(self, scene: bpy.types.Scene, shared: Job) -> None:
         jobstore.save_job(scene, shared)
         self._record(shared)
+        self._note(shared)
         self.on_line(f"[veo] job {shared.job_id[:8]} task {shared.task_id} inserted: {shared.message}")
 
     def _record(self, job: Job) -> None:

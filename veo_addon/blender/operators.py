@@ -1,173 +1,31 @@
-"""Operators: collect context, call the layer below (plan a generation, the job manager), report.
+"""The job operators: resume, stop, forget, adopt; and the list of every operator class.
 
-In the UI a generation runs in the background (a timer applies results). In background
-mode (`blender -b`, where timers never fire) the same operators block until their jobs
-end, print progress lines on stdout, and return FINISHED only when the strips are in.
+The paying operators (generate one transition, fill every gap) are in generate_operators.py;
+what operators report is in operator_reports.py; waiting for jobs in the UI in modal_wait.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Literal
 
 import bpy
 
 from ..core.errors import VeoError
-from ..core.job import Job, JobState
-from . import cost_report, gaps, jobstore, journal_sync, placement, presubmit
-from .generation import plan_generation
-from .generation_properties import GenerationProperties, generation_options
-from .jobmanager import manager, print_line
+from . import generate_operators, jobstore, journal_sync
+from .generate_operators import waits_in_window
+from .jobmanager import manager
+from .modal_wait import WaitsForJobs
+from .operator_reports import (  # noqa: F401 - running_line and summary_line: where callers look for them
+    OperatorResult,
+    finish,
+    refuse,
+    report_started,
+    running_line,
+    scene_of,
+    summary_line,
+    wait_in_background,
+)
 from .preferences import service_settings
-
-OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
-
-
-def scene_of(context: bpy.types.Context) -> bpy.types.Scene:
-    if context.scene is None:
-        raise VeoError("There is no scene in this context")
-    return context.scene
-
-
-def refuse(operator: bpy.types.Operator, error: VeoError) -> OperatorResult:
-    """The one-line refusal as an error report."""
-    operator.report({"ERROR"}, str(error))
-    return {"CANCELLED"}
-
-
-def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
-    """Report what happened; in background mode this is after the jobs ended."""
-    estimated = [(job, estimate) for job in jobs if (estimate := manager.estimate(job.job_id)) is not None]
-    if not bpy.app.background:
-        # The worker decides later whether an identical clip is reused: say what it may cost at most.
-        for line in [*cost_report.started_lines([estimate for _, estimate in estimated]), *started_lines]:
-            operator.report({"INFO"}, line)
-        operator.report({"INFO"}, running_line(len(jobs)))
-        return {"FINISHED"}
-    for line in started_lines:
-        operator.report({"INFO"}, line)
-    for job, estimate in estimated:
-        operator.report({"INFO"}, cost_report.outcome_line(job, estimate))
-    if len(estimated) > 1:
-        operator.report({"INFO"}, cost_report.total_line(estimated))
-    failed = [job for job in jobs if job.state is not JobState.INSERTED]
-    for job in jobs:
-        print(summary_line(job), flush=True)
-    if failed:
-        operator.report({"ERROR"}, "; ".join(f"job {job.job_id[:8]}: {job.message}" for job in failed))
-        return {"CANCELLED"}
-    return {"FINISHED"}
-
-
-def running_line(count: int) -> str:
-    """The UI's word once jobs were started (there is no Veo panel yet: say where things show)."""
-    jobs = "1 generation job" if count == 1 else f"{count} generation jobs"
-    return (
-        f"{jobs} started: each clip goes into its gap when ready; progress lines go to the system "
-        "console, and the scene keeps the job list (Resume Jobs finishes it after a restart)"
-    )
-
-
-def summary_line(job: Job) -> str:
-    task = job.task_id or "no task"
-    frames = placement.job_frames_label(job)
-    return f"[veo] {job.state.value.upper()} job {job.job_id[:8]} ({task}) {frames}: {job.message}"
-
-
-def _wait(jobs: list[Job]) -> list[Job]:
-    if not bpy.app.background:
-        return jobs
-    # Blocking, the progress lines are the only sign of life: they go to stdout, whoever listened before.
-    with manager.lines_to(print_line):
-        return manager.wait_for([job.job_id for job in jobs])
-
-
-class PaysAgainOption:
-    """ "New Generation": never remembered, so paying again is asked for each time anew."""
-
-    new_generation: bpy.props.BoolProperty(  # type: ignore[valid-type]
-        name="New Generation",
-        description=(
-            "Pays for a new clip even if an identical request was made before "
-            "(otherwise the earlier clip or task is reused at no charge)"
-        ),
-        options={"SKIP_SAVE"},
-    )
-
-
-class VEO_OT_generate_transition(
-    GenerationProperties, PaysAgainOption, presubmit.GapLimitProperties, bpy.types.Operator
-):
-    """Generate a Veo clip for the gap between two strips and put it in the gap"""
-
-    bl_idname = "veo.generate_transition"
-    bl_label = "Generate Transition"
-    bl_options = {"REGISTER"}
-
-    left_strip: bpy.props.StringProperty(  # type: ignore[valid-type]
-        name="Left Strip", description="With Right Strip: the two strips around the gap"
-    )
-    right_strip: bpy.props.StringProperty(name="Right Strip")  # type: ignore[valid-type]
-
-    def execute(self, context: bpy.types.Context) -> OperatorResult:
-        try:
-            scene = scene_of(context)
-            settings = self.settings_with_gap_limits(service_settings(context))
-            transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
-            plan = plan_generation(
-                scene, transition, generation_options(self, force_new=self.new_generation), settings
-            )
-            job = manager.start(plan)
-        except VeoError as error:
-            return refuse(self, error)
-        return finish(self, _wait([job]), list(plan.warnings))
-
-
-class VEO_OT_fill_gaps(
-    GenerationProperties, PaysAgainOption, presubmit.GapLimitProperties, bpy.types.Operator
-):
-    """Generate a clip for every gap between strips on the timeline"""
-
-    bl_idname = "veo.fill_gaps"
-    bl_label = "Fill All Gaps"
-    bl_options = {"REGISTER"}
-
-    def execute(self, context: bpy.types.Context) -> OperatorResult:
-        jobs: list[Job] = []
-        lines: list[str] = []
-        try:
-            scene = scene_of(context)
-            settings = self.settings_with_gap_limits(service_settings(context))
-            transitions = gaps.find_all_transitions(scene)
-            if not transitions:
-                # Nothing to fill is no failure: a batch run again over finished files stays green.
-                self.report({"INFO"}, "There is no gap between strips on this timeline; nothing to fill")
-                return {"FINISHED"}
-            options = generation_options(self, force_new=self.new_generation)
-            # Said before anything is sent: which gaps are skipped and why, and what the rest cost.
-            plan = presubmit.plan_fill(scene, transitions, options, settings)
-            for skipped in plan.skipped:
-                self.announce("WARNING", skipped.line())
-            if not plan.to_fill:
-                raise VeoError(plan.cost_line())
-            self.announce("INFO", plan.cost_line())
-            for transition, _duration in plan.to_fill:
-                planned = plan_generation(scene, transition, options, settings)
-                jobs.append(manager.start(planned))
-                lines.extend(planned.warnings)
-        except VeoError as error:
-            self.report({"ERROR"}, str(error))
-            if not jobs:
-                return {"CANCELLED"}
-        return finish(self, _wait(jobs), lines)
-
-    def announce(self, level: Literal["INFO", "WARNING"], line: str) -> None:
-        """A line the user reads before anything is sent. Background mode prints it now: reports
-        would only appear once the operator returns, after the jobs have run."""
-        if bpy.app.background:
-            print(f"[veo] {line}", flush=True)
-        else:
-            self.report({level}, line)
 
 
 class JobIdOperand:
@@ -198,7 +56,7 @@ class JobIdOperand:
         return matches[0]
 
 
-class VEO_OT_resume_jobs(JobIdOperand, bpy.types.Operator):
+class VEO_OT_resume_jobs(JobIdOperand, WaitsForJobs, bpy.types.Operator):
     """Finish the open file's unfinished jobs: poll, download, insert (never submits again)"""
 
     bl_idname = "veo.resume_jobs"
@@ -225,7 +83,10 @@ class VEO_OT_resume_jobs(JobIdOperand, bpy.types.Operator):
         if not jobs:
             self.report({"INFO"}, "No unfinished job in this file")
             return {"FINISHED"}
-        return finish(self, _wait(jobs), [])
+        if waits_in_window(context):
+            report_started(self, jobs, [])
+            return self.wait_for_jobs(context, [job.job_id for job in jobs])
+        return finish(self, wait_in_background(jobs), [])
 
 
 class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
@@ -278,12 +139,11 @@ class VEO_OT_adopt_job(JobIdOperand, bpy.types.Operator):
             manager.continue_job(scene, job, service_settings(context))
         except VeoError as error:
             return refuse(self, error)
-        return finish(self, _wait([job]), [])
+        return finish(self, wait_in_background([job]), [])
 
 
 classes = (
-    VEO_OT_generate_transition,
-    VEO_OT_fill_gaps,
+    *generate_operators.classes,
     VEO_OT_resume_jobs,
     VEO_OT_stop_job,
     VEO_OT_forget_job,

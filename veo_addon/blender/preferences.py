@@ -25,6 +25,7 @@ API_KEY_ENV = "VEO_API_KEY"
 BASE_URL_ENV = "VEO_BASE_URL"
 USER_DIR_ENV = "VEO_USER_DIR"
 REQUESTS_PER_MINUTE_ENV = "VEO_REQUESTS_PER_MINUTE"
+DEFAULT_CONFIRM_ABOVE = 2.00  # USD: a 4 s 720p clip (0.80) goes ahead, two 8 s samples (3.20) ask first
 
 
 # The property declarations below look alike by nature (Blender's declarative form): one
@@ -74,6 +75,17 @@ class VeoPreferences(bpy.types.AddonPreferences):
         name="Price per Second without Audio (USD)",
         default=DEFAULT_RATE_WITHOUT_AUDIO,
         min=0.0,
+        precision=2,
+    )
+    confirm_above: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Confirm Above (USD)",
+        description=(
+            "Generating from the interface asks before paying when the estimate is above this; "
+            "0 asks every time"
+        ),
+        default=DEFAULT_CONFIRM_ABOVE,
+        min=0.0,
+        soft_max=20.0,
         precision=2,
     )
 
