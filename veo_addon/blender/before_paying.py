@@ -25,12 +25,12 @@ from .preferences import DEFAULT_CONFIRM_ABOVE, ServiceSettings, preferences
 PROMPT_TO_COME = "(the prompt the dialog asks for)"
 
 
-def take_unset_from_scene(operator: bpy.types.Operator, request: Any) -> list[str]:
-    """Copy the scene's request into every request property the caller did not set itself;
-    returns the names copied. A value remembered from the last run counts as not set."""
-    properties = operator.properties
+def take_unset_from_scene(properties: bpy.types.OperatorProperties, request: Any) -> list[str]:
+    """Copy the scene's request into every request property (of an operator's `properties`)
+    the caller did not set itself; returns the names copied. A value remembered from the last
+    run counts as not set: the sidebar is what the user sees."""
     unset = [name for name in REQUEST_PROPERTY_NAMES if not properties.is_property_set(name, ghost=False)]
-    copy_request(request, operator, skip=frozenset(REQUEST_PROPERTY_NAMES) - set(unset))
+    copy_request(request, properties, skip=frozenset(REQUEST_PROPERTY_NAMES) - set(unset))
     return unset
 
 

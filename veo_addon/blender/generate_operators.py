@@ -61,7 +61,7 @@ class VEO_OT_generate_transition(
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> OperatorResult:
         try:
             scene = scene_of(context)
-            before_paying.take_unset_from_scene(self, scene_request(scene))
+            before_paying.take_unset_from_scene(self.properties, scene_request(scene))
             if bpy.app.background:
                 return self.execute(context)  # nobody to ask
             settings = self.settings_with_gap_limits(service_settings(context))
