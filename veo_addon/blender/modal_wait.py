@@ -35,6 +35,8 @@ class WaitStats:
     ticks: int = 0
     longest_ms: float = 0.0
     total_ms: float = 0.0
+    status_changes: int = 0  # each one rewrote the status bar and redrew the Sequencer
+    last_status: str = ""
 
     def add(self, milliseconds: float) -> None:
         self.ticks += 1
@@ -49,9 +51,13 @@ class WaitStats:
         )
 
 
-# The last finished wait's figures (read by the window test), and the timers of waits under way.
+# The last finished wait's figures (read by the window test), and the waits under way.
 last_wait_stats = WaitStats()
-_timers: dict[int, tuple[bpy.types.WindowManager, bpy.types.Timer]] = {}
+_timers: dict[int, tuple[bpy.types.WindowManager, bpy.types.Timer, WaitStats]] = {}
+
+
+def waits_under_way() -> list[WaitStats]:
+    return [stats for _, _, stats in _timers.values()]
 
 
 def status_text(progress: Sequence[JobProgress | None], elapsed_seconds: float) -> str:
@@ -101,7 +107,7 @@ class WaitsForJobs:
         self._status = ""
         self._stats = WaitStats()
         self._timer = window_manager.event_timer_add(TIMER_STEP, window=context.window)
-        _timers[id(self)] = (window_manager, self._timer)
+        _timers[id(self)] = (window_manager, self._timer, self._stats)
         window_manager.modal_handler_add(self._operator())
         return {"RUNNING_MODAL"}
 
@@ -134,7 +140,8 @@ class WaitsForJobs:
             return self._finished_jobs()
         text = status_text(progress, time.monotonic() - self._started)
         if text != self._status:
-            self._status = text
+            self._status = self._stats.last_status = text
+            self._stats.status_changes += 1
             if context.workspace is not None:
                 context.workspace.status_text_set(text)
             tag_sequencer_redraw()
@@ -164,7 +171,7 @@ class WaitsForJobs:
     def _end_timer(self, context: bpy.types.Context) -> None:
         entry = _timers.pop(id(self), None)
         if entry is not None:
-            window_manager, timer = entry
+            window_manager, timer, _ = entry
             window_manager.event_timer_remove(timer)
         if context.workspace is not None:
             context.workspace.status_text_set(None)
@@ -179,7 +186,7 @@ def end_all_waits() -> None:
     """Remove every waiting operator's timer: its operator may never run again (the add-on is
     being disabled, or another file loads). The jobs themselves go on in the job manager."""
     while _timers:
-        _, (window_manager, timer) = _timers.popitem()
+        _, (window_manager, timer, _) = _timers.popitem()
         with contextlib.suppress(ReferenceError):  # the window manager went with the old file
             window_manager.event_timer_remove(timer)
     for window in getattr(bpy.context.window_manager, "windows", ()):
