@@ -60,12 +60,12 @@ def invoke(operator, **arguments):
         return sorted(operator("INVOKE_DEFAULT", **arguments))
 
 
-def simulate(event_type: str) -> None:
+def simulate(event_type: str, **modifiers: bool) -> None:
     window, _, region = sequencer()
     x, y = region.x + region.width // 2, region.y + region.height // 2
     window.event_simulate(type="MOUSEMOVE", value="NOTHING", x=x, y=y)
-    window.event_simulate(type=event_type, value="PRESS", x=x, y=y)
-    window.event_simulate(type=event_type, value="RELEASE", x=x, y=y)
+    window.event_simulate(type=event_type, value="PRESS", x=x, y=y, **modifiers)
+    window.event_simulate(type=event_type, value="RELEASE", x=x, y=y, **modifiers)
 
 
 def jobs():
@@ -93,6 +93,7 @@ def stats():
         "longest_ms": last.longest_ms,
         "mean_ms": last.total_ms / last.ticks if last.ticks else 0.0,
         "status_changes": last.status_changes,
+        "final_ms": last.final_ms,
         "last_status": last.last_status,
     }
 
@@ -132,7 +133,9 @@ def start_first_job() -> bool:
     scene = bpy.context.scene
     scene.veo_request.prompt = "a slow dissolve"
     scene.frame_current = GAP_FRAMES["gap1"]
-    result["first_invoke"] = invoke(bpy.ops.veo.generate_transition, new_generation=True, seed=7)
+    # New Generation (pays again) and an ordinary option (the stretch limit), both set explicitly.
+    arguments = {"new_generation": True, "max_stretch": 3.0}
+    result["first_invoke"] = invoke(bpy.ops.veo.generate_transition, **arguments)
     result["first_invoke_wall"] = time.time()
     return True
 
@@ -154,14 +157,34 @@ def first_job_done() -> bool:
     result["first_done_wall"] = time.time()
     result["first_wait"] = stats()
     result["first_movie_strips"] = movie_strips()
-    last = bpy.context.window_manager.operator_properties_last("veo.generate_transition")
-    result["last_properties"] = {"new_generation": last.new_generation, "seed": last.seed}
     return True
 
 
+def deselect_all() -> None:
+    """As a click in an empty part of the timeline does (the inserted clip is selected)."""
+    editor = bpy.context.scene.sequence_editor
+    for strip in getattr(editor, "strips_all", None) or editor.sequences_all:
+        strip.select = False
+
+
 def start_second_job() -> bool:
+    """By a key press, as a user starts it: Blender then starts the operator with the options
+    remembered from the last run (a call from Python never does)."""
     bpy.context.scene.frame_current = GAP_FRAMES["gap2"]
-    result["second_invoke"] = invoke(bpy.ops.veo.generate_transition)
+    deselect_all()
+    # This test's own key (the add-on's hotkey is tested with the keymap): Ctrl+Alt+Y.
+    keymap = bpy.context.window_manager.keyconfigs.addon.keymaps.new(
+        name="Sequencer", space_type="SEQUENCE_EDITOR"
+    )
+    keymap.keymap_items.new("veo.generate_transition", "Y", "PRESS", ctrl=True, alt=True)
+    simulate("Y", ctrl=True, alt=True)
+    return True
+
+
+def second_job_started() -> bool:
+    if len(jobs()) < 2:
+        return False
+    result["second_started_by_key"] = waiting()
     return True
 
 
@@ -180,6 +203,14 @@ def second_job_stopped() -> bool:
     if waiting() or job_states()[1] != "stopped":
         return False
     result["escape_wait"] = stats()
+    # What the second run (given no options) ran with: remembered values, except SKIP_SAVE ones.
+    [second_run] = [
+        op for op in bpy.context.window_manager.operators if op.bl_idname == "VEO_OT_generate_transition"
+    ][-1:]
+    result["second_run_options"] = {
+        "new_generation": second_run.properties.new_generation,
+        "max_stretch": second_run.properties.max_stretch,
+    }
     second = jobs()[1]
     result["second_after_escape"] = {"state": second.state.value, "can_resume": second.can_resume}
     result["second_task_id"] = second.task_id
@@ -199,8 +230,12 @@ def resumed_job_done() -> bool:
 def empty_prompt() -> bool:
     scene = bpy.context.scene
     scene.veo_request.prompt = ""
+    deselect_all()
     scene.frame_current = GAP_FRAMES["on_strip"]
-    result["empty_prompt_on_strip"] = invoke(bpy.ops.veo.generate_transition)
+    try:  # refused with an error report, which bpy.ops raises
+        result["empty_prompt_on_strip"] = invoke(bpy.ops.veo.generate_transition)
+    except RuntimeError as error:
+        result["empty_prompt_on_strip"] = str(error)
     scene.frame_current = GAP_FRAMES["gap3"]
     result["empty_prompt_in_gap"] = invoke(bpy.ops.veo.generate_transition)
     return True
@@ -219,6 +254,7 @@ STEPS = [
     scrub_while_waiting,
     first_job_done,
     start_second_job,
+    second_job_started,
     press_escape_when_processing,
     second_job_stopped,
     resumed_job_done,
