@@ -21,6 +21,7 @@ from tools import window_env
 IN_BLENDER = Path(__file__).resolve().parent / "in_blender"
 GAP_1 = [61, 157]  # make_edit.py's gap (frame_final_start, frame_final_end of the clip)
 GAP_2 = [217, 313]  # the script adds "Third" at 313
+GAP_3 = [373, 469]  # and "Fourth" at 469
 WINDOW_TIMEOUT = 360  # the first Vulkan run compiles shaders for 30-60 s
 GENERATION_SECONDS = 6.0  # long enough to see progress and press Esc while the task runs
 
@@ -71,6 +72,7 @@ def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -
     result = json.loads(result_path.read_text())
     seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
     assert completed.returncode == 0 and result.get("done") and not result["errors"], seen
+    assert "Traceback" not in output, seen  # nothing failed inside Blender, not even in a handler
 
     steps = dict(result["steps"])
     print(f"\nwindow run: {time.time() - started:.1f} s in all; steps at (s since start): {steps}")
@@ -106,9 +108,16 @@ def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -
     assert result["resume_invoke"] == ["RUNNING_MODAL"], seen
     assert result["second_task_id_after"] == result["second_task_id"], seen
     assert result["movie_strips"] == [GAP_1, GAP_2], seen
-    assert submits == 2, seen
 
     # 4. An empty prompt: refused at once on a strip; in a gap the dialog opens, nothing starts.
     assert "Frame 30 is not in a gap" in result["empty_prompt_on_strip"], seen
     assert result["empty_prompt_in_gap"] == ["RUNNING_MODAL"], seen
     assert result["jobs_after_dialog"] == 2 and result["waiting_after_dialog"] is False, seen
+
+    # 5. Opening the file again while a job runs ends the wait (its timer goes); the job manager
+    # carries on and inserts the clip into the reopened file, once.
+    assert result["third_invoke"] == ["RUNNING_MODAL"], seen
+    assert result["waiting_before_reload"] is True and result["waiting_after_reload"] is False, seen
+    assert result["states_after_reload"] == ["inserted"] * 3, seen
+    assert result["movie_strips_after_reload"] == [GAP_1, GAP_2, GAP_3], seen
+    assert submits == 3, seen

@@ -79,7 +79,7 @@ def status_text(progress: Sequence[JobProgress | None], elapsed_seconds: float) 
 
 
 def _shows_percent(item: JobProgress) -> bool:
-    return item.progress_percent is not None and item.state is not JobState.INSERTED
+    return item.progress_percent is not None and item.state in (JobState.PROCESSING, JobState.DOWNLOADING)
 
 
 def _job_words(item: JobProgress) -> str:

@@ -13,7 +13,9 @@ gaps), turns the biggest area into the Sequencer, then in steps, each waiting fo
    the Sequencer) must stop waiting and leave the job stopped;
 3. `veo.resume_jobs` invoked: the stopped job completes;
 4. an empty prompt with the playhead on a strip: refused before any dialog; then in gap 3:
-   the prompt dialog opens (RUNNING_MODAL) and no job starts.
+   the prompt dialog opens (RUNNING_MODAL) and no job starts; Esc closes it;
+5. the file saved, a third job started in gap 3, and the file opened again while it is
+   processed: the wait ends (its timer removed), and the job manager still inserts the clip.
 
 Writes RESULT.json after every step; a watchdog ends a hung run.
 """
@@ -244,6 +246,32 @@ def empty_prompt() -> bool:
 def dialog_started_nothing() -> bool:
     result["jobs_after_dialog"] = len(jobs())
     result["waiting_after_dialog"] = waiting()
+    simulate("ESC")  # closes the dialog
+    return True
+
+
+def start_third_job_then_reload() -> bool:
+    """A job under way when the file is opened again: the wait ends, the job goes on."""
+    bpy.ops.wm.save_mainfile()
+    bpy.context.scene.veo_request.prompt = "a quick wipe"
+    result["third_invoke"] = invoke(bpy.ops.veo.generate_transition)
+    return True
+
+
+def reload_while_waiting() -> bool:
+    if len(jobs()) < 3 or jobs()[2].state.value not in ("queued", "processing"):
+        return False
+    result["waiting_before_reload"] = waiting()
+    bpy.ops.wm.open_mainfile(filepath=EDIT_PATH)
+    return True
+
+
+def after_reload() -> bool:
+    result.setdefault("waiting_after_reload", waiting())
+    if [strip for strip in movie_strips() if strip[0] == 373] == []:
+        return False  # the third clip is not in yet
+    result["states_after_reload"] = job_states()
+    result["movie_strips_after_reload"] = movie_strips()
     return True
 
 
@@ -260,6 +288,9 @@ STEPS = [
     resumed_job_done,
     empty_prompt,
     dialog_started_nothing,
+    start_third_job_then_reload,
+    reload_while_waiting,
+    after_reload,
 ]
 
 
@@ -279,7 +310,7 @@ def run_steps():
         return STEP_SECONDS
     result["done"] = True
     write_result()
-    os._exit(0)  # a dialog is open: quitting through the window manager would wait for it
+    os._exit(0)  # nothing to save or clean up: the test's folder goes
 
 
 def watchdog():
