@@ -109,10 +109,14 @@ def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -
     assert result["second_task_id_after"] == result["second_task_id"], seen
     assert result["movie_strips"] == [GAP_1, GAP_2], seen
 
-    # 4. An empty prompt: refused at once on a strip; in a gap the dialog opens, nothing starts.
+    # 4. An empty prompt: refused at once on a strip; in a gap the dialog opens, nothing starts;
+    # above the threshold the confirmation opens first, and nothing starts either.
     assert "Frame 30 is not in a gap" in result["empty_prompt_on_strip"], seen
     assert result["empty_prompt_in_gap"] == ["RUNNING_MODAL"], seen
     assert result["jobs_after_dialog"] == 2 and result["waiting_after_dialog"] is False, seen
+
+    assert result["confirm_invoke"] == ["RUNNING_MODAL"], seen
+    assert result["jobs_after_confirmation"] == 2 and result["waiting_after_confirmation"] is False, seen
 
     # 5. Opening the file again while a job runs ends the wait (its timer goes); the job manager
     # carries on and inserts the clip into the reopened file, once.

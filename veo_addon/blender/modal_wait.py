@@ -103,7 +103,10 @@ class WaitsForJobs:
     def wait_for_jobs(self, context: bpy.types.Context, job_ids: Sequence[str]) -> OperatorResult:
         window_manager = context.window_manager
         assert window_manager is not None and context.window is not None
-        self._job_ids = list(job_ids)
+        # A job with nothing left to do (its clip was already in) has no progress to follow.
+        self._job_ids = [job_id for job_id in job_ids if manager.progress(job_id) is not None]
+        if not self._job_ids:
+            return self._finished_jobs(job_ids)
         self._started = time.monotonic()
         self._status = ""
         self._stats = WaitStats()
@@ -140,7 +143,7 @@ class WaitsForJobs:
             self._operator().report({"WARNING"}, "The job was forgotten meanwhile; stopped waiting")
             return {"CANCELLED"}
         if not any(item.pending for item in progress if item is not None):
-            return self._finished_jobs()
+            return self._finished_jobs(self._job_ids)
         text = status_text(progress, time.monotonic() - self._started)
         if text != self._status:
             self._status = self._stats.last_status = text
@@ -150,8 +153,8 @@ class WaitsForJobs:
             tag_sequencer_redraw()
         return None
 
-    def _finished_jobs(self) -> OperatorResult:
-        jobs = [job for job in (manager.current_job(job_id) for job_id in self._job_ids) if job]
+    def _finished_jobs(self, job_ids: Sequence[str]) -> OperatorResult:
+        jobs = [job for job in (manager.current_job(job_id) for job_id in job_ids) if job]
         return report_outcome(self._operator(), jobs)
 
     def _stop_waiting(self) -> OperatorResult:

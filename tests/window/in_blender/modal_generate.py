@@ -13,7 +13,8 @@ gaps), turns the biggest area into the Sequencer, then in steps, each waiting fo
    the Sequencer) must stop waiting and leave the job stopped;
 3. `veo.resume_jobs` invoked: the stopped job completes;
 4. an empty prompt with the playhead on a strip: refused before any dialog; then in gap 3:
-   the prompt dialog opens (RUNNING_MODAL) and no job starts; Esc closes it;
+   the prompt dialog opens (RUNNING_MODAL) and no job starts; Esc closes it; with the
+   confirmation threshold at 0 and a prompt, the confirmation opens and nothing starts;
 5. the file saved, a third job started in gap 3, and the file opened again while it is
    processed: the wait ends (its timer removed), and the job manager still inserts the clip.
 
@@ -250,6 +251,23 @@ def dialog_started_nothing() -> bool:
     return True
 
 
+def confirmation_asked() -> bool:
+    """Above the preference's threshold (0 here: always) the estimate is confirmed first."""
+    preferences = bpy.context.preferences.addons[MODULE].preferences
+    preferences.confirm_above = 0.0
+    bpy.context.scene.veo_request.prompt = "a quick wipe"
+    result["confirm_invoke"] = invoke(bpy.ops.veo.generate_transition)
+    return True
+
+
+def confirmation_started_nothing() -> bool:
+    result["jobs_after_confirmation"] = len(jobs())
+    result["waiting_after_confirmation"] = waiting()
+    simulate("ESC")  # closes the confirmation: not confirmed
+    bpy.context.preferences.addons[MODULE].preferences.confirm_above = 2.0
+    return True
+
+
 def start_third_job_then_reload() -> bool:
     """A job under way when the file is opened again: the wait ends, the job goes on."""
     bpy.ops.wm.save_mainfile()
@@ -288,6 +306,8 @@ STEPS = [
     resumed_job_done,
     empty_prompt,
     dialog_started_nothing,
+    confirmation_asked,
+    confirmation_started_nothing,
     start_third_job_then_reload,
     reload_while_waiting,
     after_reload,
