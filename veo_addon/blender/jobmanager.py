@@ -21,7 +21,7 @@ import bpy
 
 from ..core.client import HighwayClient, RetryPolicy
 from ..core.delivery import PollPolicy
-from ..core.errors import VeoError, missing_key_error
+from ..core.errors import Cancelled, VeoError, missing_key_error
 from ..core.job import Job, JobState
 from ..core.journal import Journal, mark_inserted, normalise_blend_path
 from ..core.request import GenerationRequest
@@ -37,6 +37,7 @@ from .preferences import ServiceSettings, user_folder
 log = logging.getLogger(__name__)
 
 PUMP_INTERVAL = 0.25
+NOT_SENT_MESSAGE = "Stopped before anything was sent; nothing was billed."
 
 
 @dataclass
@@ -44,6 +45,15 @@ class _Running:
     runner: JobRunner
     file_generation: int  # which opened file the job was started or resumed in
     last_line: tuple[str, str] = ("", "")
+
+
+@dataclass
+class _Queued:
+    """A new job waiting for a free slot (the `concurrency` preference): nothing sent yet."""
+
+    job: Job
+    plan: GenerationPlan
+    file_generation: int  # the file it was started in: its clip goes there, not into a later one
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,7 @@ class JobManager:
         self._forgotten: set[str] = set()
         self._estimates: dict[str, Estimate] = {}
         self._progress: dict[str, JobProgress] = {}
+        self._queue: list[_Queued] = []  # in the order they were started
         # Jobs stopped because a twin inserted their clip: (scene name, the job as shared).
         self._sharing: dict[str, tuple[str, Job]] = {}
         self.on_line: Callable[[str], None] = print_line
@@ -127,19 +138,64 @@ class JobManager:
             keyframe_sources={"first": plan.first.description, "last": plan.last.description},
             placement=plan.placement(),
         )
+        self._estimates[job.job_id] = plan.estimate()
+        queued = self._slots_full(plan.settings.jobs_at_once)
+        if queued:
+            limit = plan.settings.jobs_at_once
+            job.message = f"Waiting to be sent: at most {limit} at once (Jobs at Once preference)"
+            self._queue.append(_Queued(job, plan, self._file_generation))
         scene = bpy.data.scenes.get(plan.scene_name)
         if scene is not None:
             jobstore.save_job(scene, job)
-        self._launch(job, plan.settings, plan.clips_folder, plan.request, force_new=plan.options.force_new)
-        self._estimates[job.job_id] = plan.estimate()
+        if queued:
+            self._note(job)
+        else:
+            self._launch_plan(job, plan, self._file_generation)
         return job
+
+    def _launch_plan(self, job: Job, plan: GenerationPlan, file_generation: int) -> None:
+        self._launch(
+            job,
+            plan.settings,
+            plan.clips_folder,
+            plan.request,
+            force_new=plan.options.force_new,
+            file_generation=file_generation,
+        )
+
+    def _slots_full(self, jobs_at_once: int) -> bool:
+        return jobs_at_once > 0 and len(self.running_job_ids()) >= jobs_at_once
+
+    def _start_queued(self) -> None:
+        """Send waiting jobs, in order, while there are free slots."""
+        while self._queue and not self._slots_full(self._queue[0].plan.settings.jobs_at_once):
+            waiting = self._queue.pop(0)
+            waiting.job.message = "Keyframes captured; preparing the request."
+            self._launch_plan(waiting.job, waiting.plan, waiting.file_generation)
+
+    def _unqueue(self, job_id: str) -> Job | None:
+        """Take a waiting job out of the queue: it fails with nothing sent, nothing paid."""
+        for index, waiting in enumerate(self._queue):
+            if waiting.job.job_id == job_id:
+                del self._queue[index]
+                job = waiting.job
+                # As a runner stopped before sending says it.
+                job.transition(JobState.FAILED, NOT_SENT_MESSAGE, error_code=Cancelled.code)
+                scene = bpy.data.scenes.get(job.scene_name)
+                if scene is not None:
+                    jobstore.save_job(scene, job)
+                self._record(job)
+                self._progress[job_id] = JobProgress.of(job, pending=False)
+                return job
+        return None
 
     def progress(self, job_id: str) -> JobProgress | None:
         """The job as last applied in this session; None for a job this session never ran."""
         return self._progress.get(job_id)
 
     def _note(self, job: Job) -> None:
-        self._progress[job.job_id] = JobProgress.of(job, pending=job.job_id in self._running)
+        pending = job.job_id in self._running or any(w.job.job_id == job.job_id for w in self._queue)
+        self._progress[job.job_id] = JobProgress.of(job, pending=pending)
 
     def estimate(self, job_id: str) -> Estimate | None:
         """The cost estimate of a job started in this session (cost_report words it)."""
@@ -147,7 +203,7 @@ class JobManager:
 
     def resume(self, job: Job, settings: ServiceSettings) -> bool:
         """Poll and download an accepted task again (never submits). False if nothing to do."""
-        if job.job_id in self._running and not self._running[job.job_id].runner.done:
+        if self.is_running(job.job_id):
             return True
         if not job.can_resume:
             return False
@@ -165,6 +221,7 @@ class JobManager:
         build_request: Callable[[], GenerationRequest] | None,
         *,
         force_new: bool,
+        file_generation: int | None = None,
     ) -> None:
         client_settings = settings.client_settings
         if self.retry_policy is not None:
@@ -187,12 +244,15 @@ class JobManager:
             force_new=force_new,
             poll_policy=self.poll_policy,
         )
-        self._running[job.job_id] = _Running(runner, self._file_generation)
+        opened = self._file_generation if file_generation is None else file_generation
+        self._running[job.job_id] = _Running(runner, opened)
         self._note(job)
         runner.start()
         ensure_pump_timer()
 
     def stop(self, job_id: str) -> bool:
+        if self._unqueue(job_id) is not None:
+            return True
         running = self._running.get(job_id)
         if running is None or running.runner.done:
             return False
@@ -203,11 +263,11 @@ class JobManager:
         return [job_id for job_id, running in self._running.items() if not running.runner.done]
 
     def stop_all(self) -> None:
-        for job_id in self.running_job_ids():
+        for job_id in [waiting.job.job_id for waiting in self._queue] + self.running_job_ids():
             self.stop(job_id)
 
     def forget(self, job_id: str) -> None:
-        if self.stop(job_id):
+        if self._unqueue(job_id) is None and self.stop(job_id):
             # Its worker writes the job once more as it stops: remove it again when it is done.
             self._forgotten.add(job_id)
         self._progress.pop(job_id, None)
@@ -218,12 +278,15 @@ class JobManager:
     # -- applying results (main thread) ----------------------------------------------------------
 
     def is_running(self, job_id: str) -> bool:
+        """Running, or waiting in the queue to be sent."""
         running = self._running.get(job_id)
-        return running is not None and not running.runner.done
+        if running is None:
+            return any(waiting.job.job_id == job_id for waiting in self._queue)
+        return not running.runner.done
 
     @property
     def busy(self) -> bool:
-        return bool(self._running)
+        return bool(self._running or self._queue)
 
     def pump(self) -> None:
         """Apply every event the workers produced since the last call."""
@@ -250,6 +313,7 @@ class JobManager:
                     self.journal.remove(job_id)
                 elif shared is not None:
                     self._restore_shared(*shared)
+        self._start_queued()
         if changed:
             tag_sequencer_redraw()
 

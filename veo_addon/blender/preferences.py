@@ -25,6 +25,7 @@ API_KEY_ENV = "VEO_API_KEY"
 BASE_URL_ENV = "VEO_BASE_URL"
 USER_DIR_ENV = "VEO_USER_DIR"
 REQUESTS_PER_MINUTE_ENV = "VEO_REQUESTS_PER_MINUTE"
+DEFAULT_JOBS_AT_ONCE = 4
 DEFAULT_CONFIRM_ABOVE = 2.00  # USD: a 4 s 720p clip (0.80) goes ahead, two 8 s samples (3.20) ask first
 
 
@@ -89,6 +90,17 @@ class VeoPreferences(bpy.types.AddonPreferences):
         precision=2,
     )
 
+    concurrency: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Jobs at Once",
+        description=(
+            "Most new generation jobs at the service at once; more wait in the order they were "
+            "started and are sent as one ends"
+        ),
+        default=DEFAULT_JOBS_AT_ONCE,
+        min=1,
+        max=16,
+    )
+
     # Gaps no clip fills sensibly are refused before paying; the defaults are explained in
     # core/gap_rules.py (half a second; a gap at most twice the clip's length).
     min_gap_seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
@@ -136,6 +148,7 @@ class ServiceSettings:
     rate_with_audio: float
     rate_without_audio: float
     gap_limits: GapLimits = field(default_factory=GapLimits)
+    jobs_at_once: int = 0  # new submissions in flight at once; 0: no limit
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
@@ -184,6 +197,7 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
         gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
+        jobs_at_once=int(prefs.concurrency) if prefs else 0,
     )
 
 
