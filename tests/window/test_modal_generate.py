@@ -117,6 +117,9 @@ def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -
 
     assert result["confirm_invoke"] == ["RUNNING_MODAL"], seen
     assert result["jobs_after_confirmation"] == 2 and result["waiting_after_confirmation"] is False, seen
+    assert result["fill_confirm_invoke"] == ["RUNNING_MODAL"], seen
+    assert result["jobs_after_fill_confirmation"] == 2, seen
+    assert result["waiting_after_fill_confirmation"] is False, seen
 
     # 5. Opening the file again while a job runs ends the wait (its timer goes); the job manager
     # carries on and inserts the clip into the reopened file, once.

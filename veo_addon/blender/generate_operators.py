@@ -132,6 +132,30 @@ class VEO_OT_fill_gaps(
     bl_label = "Fill All Gaps"
     bl_options = {"REGISTER"}
 
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> OperatorResult:
+        """As Generate Transition: the scene's request, and the total confirmed above the threshold."""
+        try:
+            scene = scene_of(context)
+            before_paying.take_unset_from_scene(self.properties, scene_request(scene))
+            if bpy.app.background:
+                return self.execute(context)
+            settings = self.settings_with_gap_limits(service_settings(context))
+            options = generation_options(self, force_new=self.new_generation)
+            plan = presubmit.plan_fill(scene, gaps.find_all_transitions(scene), options, settings)
+        except VeoError as error:
+            return refuse(self, error)
+        if plan.to_fill and plan.total_cost > before_paying.confirm_above(context):
+            window_manager = context.window_manager
+            assert window_manager is not None
+            return window_manager.invoke_confirm(
+                self,
+                event,
+                title="Fill All Gaps",
+                message=plan.cost_line(),
+                confirm_text=f"Fill ({plan.currency} {plan.total_cost:.2f})",
+            )
+        return self.execute(context)
+
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         jobs: list[Job] = []
         lines: list[str] = []

@@ -14,7 +14,8 @@ gaps), turns the biggest area into the Sequencer, then in steps, each waiting fo
 3. `veo.resume_jobs` invoked: the stopped job completes;
 4. an empty prompt with the playhead on a strip: refused before any dialog; then in gap 3:
    the prompt dialog opens (RUNNING_MODAL) and no job starts; Esc closes it; with the
-   confirmation threshold at 0 and a prompt, the confirmation opens and nothing starts;
+   confirmation threshold at 0 and a prompt, the confirmation opens and nothing starts (also
+   for Fill All Gaps);
 5. the file saved, a third job started in gap 3, and the file opened again while it is
    processed: the wait ends (its timer removed), and the job manager still inserts the clip.
 
@@ -264,6 +265,15 @@ def confirmation_started_nothing() -> bool:
     result["jobs_after_confirmation"] = len(jobs())
     result["waiting_after_confirmation"] = waiting()
     simulate("ESC")  # closes the confirmation: not confirmed
+    # Fill All Gaps asks the same way for its total.
+    result["fill_confirm_invoke"] = invoke(bpy.ops.veo.fill_gaps)
+    return True
+
+
+def fill_confirmation_started_nothing() -> bool:
+    result["jobs_after_fill_confirmation"] = len(jobs())
+    result["waiting_after_fill_confirmation"] = waiting()
+    simulate("ESC")
     bpy.context.preferences.addons[MODULE].preferences.confirm_above = 2.0
     return True
 
@@ -308,6 +318,7 @@ STEPS = [
     dialog_started_nothing,
     confirmation_asked,
     confirmation_started_nothing,
+    fill_confirmation_started_nothing,
     start_third_job_then_reload,
     reload_while_waiting,
     after_reload,
