@@ -98,6 +98,20 @@ def test_the_estimate_is_known_before_anything_is_captured(  # type: ignore[no-u
     assert jobstore.scene_jobs(timeline.scene) == [] and veo.submit_count == 0
 
 
+def test_the_sidebar_gets_the_same_estimate_from_the_scenes_request(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    two_shots(timeline, tmp_path)
+    timeline.scene.frame_current = 70  # in the gap: nothing selected, so the playhead decides
+    request = scene_request(timeline.scene)
+    request.sample_count = 2
+
+    checked = before_paying.check_request(timeline.scene, request, service_settings(), prompt_to_come=True)
+
+    assert (checked.transition.left_name, checked.transition.right_name) == ("Left", "Right")
+    assert checked.estimate.cost.amount == pytest.approx(1.60)
+
+
 def test_an_empty_prompt_waits_for_the_dialog_but_every_other_mistake_is_refused_first(  # type: ignore[no-untyped-def]
     veo, timeline: TimelineBuilder, tmp_path: Path
 ) -> None:

@@ -48,9 +48,12 @@ def check_request(
 ) -> BeforePaying:
     """Every refusal `plan_generation` makes before capturing, and the estimate. Raises VeoError.
 
-    `prompt_to_come`: an empty prompt is not refused, since the dialog is about to ask for it."""
-    transition = choose_transition(scene, operator.left_strip, operator.right_strip)
-    options = generation_options(operator, force_new=operator.new_generation)
+    `operator`: an operator, or the scene's request itself (the sidebar: no strips named, so the
+    selection or the playhead decides). `prompt_to_come`: an empty prompt is not refused, since
+    the dialog is about to ask for it."""
+    left, right = getattr(operator, "left_strip", ""), getattr(operator, "right_strip", "")
+    transition = choose_transition(scene, left, right)
+    options = generation_options(operator, force_new=getattr(operator, "new_generation", False))
     if prompt_to_come and not options.prompt.strip():
         options = dataclasses.replace(options, prompt=PROMPT_TO_COME)
     duration = check_before_capture(scene, transition, options, settings)
