@@ -1,0 +1,95 @@
+"""What happens right after a job's clip is on the timeline: the seam check, the best take made
+the one that plays, short fades on the generated sound, and what the user should hear about it.
+
+One call from the job manager (`finish_insertion`), on the main thread. Nothing here may undo
+the insertion: a seam check that cannot render says so and leaves the takes as inserted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..core.job import Job
+from . import compat, seams, sound_fades
+from .cost_report import Estimate
+from .insert import InsertedTransition
+from .preferences import finishing_settings
+from .provenance import PROP_PREFIX
+from .takes import set_live_take
+
+if TYPE_CHECKING:
+    from bpy.types import Scene
+
+log = logging.getLogger(__name__)
+
+PROP_COST_ESTIMATE = PROP_PREFIX + "cost_estimate"
+
+
+def finish_insertion(
+    scene: Scene,
+    job: Job,
+    inserted: InsertedTransition,
+    estimate: Estimate | None = None,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
+    """Seams, best take, fades, cost on the strips; returns sentences to add to the job's message
+    (each warning also goes to `on_line`) and fills `job.seams`."""
+    warn_above, fade_frames = finishing_settings()
+    notes: list[str] = []
+    if estimate is not None:
+        _record_cost(scene, inserted, estimate)
+    try:
+        check = seams.record(scene, inserted, seams.measure(scene, inserted), warn_above)
+    except Exception as error:  # the clip stays in; only its check is missing
+        log.exception("Veo job %s: the seam check failed", job.job_id[:8])
+        notes.append(f"The seam check could not run: {str(error).strip()}")
+    else:
+        job.seams = [
+            {"take": index + 1, "in": round(score.cut_in, 2), "out": round(score.cut_out, 2)}
+            for index in check.ranking
+            if (score := check.scores.get(index)) is not None
+        ]
+        if check.not_measured:
+            notes.append(f"Seams: {check.not_measured}.")
+        elif len(inserted.takes) > 1:
+            best = check.best
+            set_live_take(scene, inserted.group, best)
+            best_score = check.scores[best]
+            assert best_score is not None
+            notes.append(f"Take {best + 1} plays: its seams are the closest ({best_score.label()}).")
+        elif (score := check.scores.get(inserted.live.index)) is not None:
+            notes.append(f"Seams {score.label()}.")
+        for warning in check.warnings:
+            if on_line is not None:
+                on_line(f"[veo] job {job.job_id[:8]} SEAM WARNING: {warning}")
+            notes.append(f"SEAM WARNING: {warning}")
+    notes.extend(_finish_sound(scene, inserted, fade_frames))
+    return " ".join(notes)
+
+
+def _finish_sound(scene: Scene, inserted: InsertedTransition, fade_frames: int) -> list[str]:
+    collection = compat.strip_collection(scene.sequence_editor)
+    neighbours = sound_fades.neighbour_sound_channels(scene, inserted.start, inserted.end, inserted.group)
+    notes: list[str] = []
+    for take in inserted.takes:
+        if take.sound_name is None:
+            continue
+        sound = collection[take.sound_name]
+        sound_fades.add_fades(sound, fade_frames)
+        collection[take.clip_name][sound_fades.PROP_SOUND_CHANNEL] = sound.channel
+        note = sound_fades.sound_channel_note(sound.channel, neighbours)
+        if note and note not in notes:
+            notes.append(note)
+    return notes
+
+
+def _record_cost(scene: Scene, inserted: InsertedTransition, estimate: Estimate) -> None:
+    cost = estimate.cost
+    count = max(1, cost.sample_count)
+    per_take = f"about {cost.currency} {cost.amount / count:.2f} per take; the task: {cost.label()}"
+    collection = compat.strip_collection(scene.sequence_editor)
+    for take in inserted.takes:
+        for name in filter(None, (take.clip_name, take.speed_name, take.sound_name)):
+            collection[name][PROP_COST_ESTIMATE] = per_take
