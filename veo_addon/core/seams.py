@@ -30,7 +30,7 @@ else:
     ImageStat = lazy_module("PIL.ImageStat")
 
 THUMBNAIL_WIDTH = 64
-DEFAULT_WARNING_DIFFERENCE = 12.0
+DEFAULT_WARNING_DIFFERENCE = 8.0
 
 
 class SeamImageError(VeoError):
