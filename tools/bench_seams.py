@@ -6,8 +6,8 @@ local server does):
 
     .venv/blender50/bin/python tools/bench_seams.py [--runs 7] [--sizes 1920x1080,1280x720]
 
-For each output size: two photo-like shots around a 20-frame gap (tools/bench_capture.py's scene); clips made the
-way the local server makes them (`localserver.video.encode_clip`, the keyframes fitted to the
+For each output size: two photo-like shots around a 20-frame gap (bench_capture.py's scene);
+clips made the way the local server makes them (`localserver.video.encode_clip`, the keyframes fitted to the
 clip's size, H.264) are inserted one after another and measured: clean clips for three seeds,
 the server's "drift" fault at several amounts, and drifts a real generation shows (the end
 zoomed in, slid sideways, lighter, or a different picture). Then the median main-thread time
@@ -30,11 +30,11 @@ from PIL import Image, ImageEnhance
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from localserver.video import ClipSpec, encode_clip, fit_image  # noqa: E402
-from tools.bench_capture import build_scene, photo_like  # noqa: E402
-from veo_addon.blender import compat, seams  # noqa: E402
-from veo_addon.blender.insert import insert_clip  # noqa: E402
-from veo_addon.blender.provenance import ClipProvenance  # noqa: E402
+from localserver.video import ClipSpec, encode_clip, fit_image
+from tools.bench_capture import build_scene, photo_like
+from veo_addon.blender import compat, seams
+from veo_addon.blender.insert import insert_clip
+from veo_addon.blender.provenance import ClipProvenance
 
 PROVENANCE = ClipProvenance(task_id="bench", prompt="bench")
 
@@ -118,12 +118,14 @@ def main() -> None:
                     started = time.perf_counter()
                     seams.measure(scene, inserted)
                     times.append(time.perf_counter() - started)
+                median = statistics.median(times) * 1000
                 print(
-                    f"seam check, {takes} take(s), main thread: median {statistics.median(times) * 1000:.0f} ms "
+                    f"seam check, {takes} take(s), main thread: median {median:.0f} ms "
                     f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}, {arguments.runs} runs)"
                 )
                 remove_takes(
-                    scene, [name for take in inserted.takes for name in (take.clip_name, take.speed_name) if name]
+                    scene,
+                    [name for take in inserted.takes for name in (take.clip_name, take.speed_name) if name],
                 )
 
 

@@ -31,5 +31,7 @@ def unregister() -> None:
     jobmanager.unregister_pump_timer()
     handlers.unregister()
     jobstore.unregister_properties()
-    for cls in reversed((*preferences.classes, *jobstore.classes, *operators.classes, *take_operators.classes)):
+    for cls in reversed(
+        (*preferences.classes, *jobstore.classes, *operators.classes, *take_operators.classes)
+    ):
         bpy.utils.unregister_class(cls)

@@ -34,7 +34,9 @@ def two_shots(timeline: TimelineBuilder) -> None:
 def generate(tmp_path: Path, **overrides: object) -> None:
     """The blocking background path: its progress and summary lines go to stdout."""
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
-    result = bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", **{**GENERATE, **overrides})
+    result = bpy.ops.veo.generate_transition(
+        left_strip="Left", right_strip="Right", **{**GENERATE, **overrides}
+    )
     assert result == {"FINISHED"}
 
 
@@ -96,3 +98,61 @@ def test_the_check_leaves_the_scene_as_it_was(veo, timeline, tmp_path):
     assert scene.render.filepath == "//renders/shot_"
     first, second = clips(scene)
     assert [first.mute, second.mute].count(False) == 1
+
+
+# -- the headless script's --max-seam-difference -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("drifting_sample", "expected_status"),
+    [(None, 3), (0, 0)],
+    ids=["every-take-drifts", "one-take-meets-it"],
+)
+def test_max_seam_difference_exits_3_only_when_no_take_meets_it(
+    edit, highway, tmp_path, drifting_sample, expected_status
+):
+    from tests.blender.test_headless_script import run_script
+
+    highway.faults.add("submit", kind="drift", sample=drifting_sample, amount=1.0)
+    finished = run_script(
+        edit,
+        highway.base_url,
+        tmp_path / "user",
+        "--prompt",
+        "a dissolve",
+        "--samples",
+        "2",
+        "--max-seam-difference",
+        "8",
+        "--save",
+    )
+    assert finished.returncode == expected_status, finished.stderr
+    shortfalls = [line for line in finished.stdout.splitlines() if line.startswith("[veo] SEAMS")]
+    if expected_status == 3:
+        [line] = shortfalls
+        assert "no take within --max-seam-difference 8; the best, take " in line
+        assert "no take within --max-seam-difference 8" in finished.stderr
+        assert "[veo] saved" in finished.stdout  # the paid clips are kept all the same
+    else:
+        assert shortfalls == []
+
+
+def test_without_the_flag_a_drifting_clip_still_exits_0_with_a_warning(edit, highway, tmp_path):
+    from tests.blender.test_headless_script import run_script
+
+    highway.faults.add("submit", kind="drift", amount=1.0)
+    finished = run_script(edit, highway.base_url, tmp_path / "user", "--prompt", "a dissolve")
+    assert finished.returncode == 0, finished.stderr
+    [summary] = [line for line in finished.stdout.splitlines() if line.startswith("[veo] INSERTED job")]
+    assert "SEAM WARNING" in summary
+
+
+def test_a_seam_limit_outside_0_to_255_is_a_command_line_mistake(edit, highway, tmp_path):
+    from tests.blender.test_headless_script import run_script
+
+    finished = run_script(
+        edit, highway.base_url, tmp_path / "user", "--prompt", "a dissolve", "--max-seam-difference", "-1"
+    )
+    assert finished.returncode == 2
+    assert "--max-seam-difference must be 0 to 255, got -1" in finished.stderr
+    assert highway.submit_count == 0

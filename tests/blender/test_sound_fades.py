@@ -39,7 +39,9 @@ def shots_with_music(timeline, tmp_path: Path) -> None:  # type: ignore[no-untyp
 @needs_audio
 def test_the_generated_sound_fades_in_and_out_and_its_channel_is_named(veo, timeline, tmp_path):
     shots_with_music(timeline, tmp_path)
-    result = bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", generate_audio=True, **GENERATE)
+    result = bpy.ops.veo.generate_transition(
+        left_strip="Left", right_strip="Right", generate_audio=True, **GENERATE
+    )
     assert result == {"FINISHED"}
     scene = timeline.scene
     [sound] = [s for s in compat.top_level_strips(scene) if s.type == "SOUND" and "veo_role" in s]
@@ -52,7 +54,9 @@ def test_the_generated_sound_fades_in_and_out_and_its_channel_is_named(veo, time
     assert volume_at(scene, sound.name, end - fade) == pytest.approx(1.0)
     # Smooth (Blender's default easing between keyframes), falling all the way.
     falling = [volume_at(scene, sound.name, frame) for frame in range(end - fade, end + 1)]
-    assert falling == sorted(falling, reverse=True) and 0 < falling[-2] < 1 and falling[-1] == pytest.approx(0.0)
+    assert (
+        falling == sorted(falling, reverse=True) and 0 < falling[-2] < 1 and falling[-1] == pytest.approx(0.0)
+    )
     # The music bed is left alone.
     assert volume_at(scene, "Music", start) == pytest.approx(1.0)
     assert sound.channel == 3 and clip[PROP_SOUND_CHANNEL] == 3
@@ -70,7 +74,9 @@ def test_a_fade_never_runs_past_the_middle_of_a_short_sound(timeline):
 
 
 def test_the_channel_is_named_only_when_the_neighbours_sound_is_below():
-    assert sound_channel_note(3, [2]) == "Its sound went to channel 3, above the neighbours' sound on channel 2."
+    assert (
+        sound_channel_note(3, [2]) == "Its sound went to channel 3, above the neighbours' sound on channel 2."
+    )
     assert sound_channel_note(3, [1, 2]).endswith("on channels 1, 2.")
     assert sound_channel_note(2, [2, 4]) == ""
     assert sound_channel_note(2, []) == ""

@@ -77,7 +77,9 @@ def test_keep_take_removes_the_other_take_and_keeps_provenance(two_takes_first_d
         assert provenance[key] == before[key]
     assert provenance["veo_cost_estimate"].startswith("about USD ")
     # Nothing of take 1 is left: no muted strips above, no speed strip without its clip.
-    assert all(strip.get("veo_take_index") == 1 for strip in compat.top_level_strips(scene) if "veo_role" in strip)
+    assert all(
+        strip.get("veo_take_index") == 1 for strip in compat.top_level_strips(scene) if "veo_role" in strip
+    )
 
 
 def test_a_strip_that_is_no_take_is_refused_in_one_sentence(veo, timeline, tmp_path):

@@ -120,11 +120,13 @@ def measure(scene: Scene, inserted: InsertedTransition) -> SeamCheck:
     try:
         with _thumbnail_renderer(scene) as render_at:
             left, right = render_at(before), render_at(after)
-            for index, strips in take_strips.items():
+            for index in take_strips:
                 for other, other_strips in take_strips.items():
                     for strip in other_strips:
                         strip.mute = other != index
-                scores[index] = seam_scores(left, render_at(inserted.start), render_at(inserted.end - 1), right)
+                scores[index] = seam_scores(
+                    left, render_at(inserted.start), render_at(inserted.end - 1), right
+                )
     finally:
         for name, mute in mutes.items():
             collection[name].mute = mute

@@ -53,4 +53,6 @@ def sound_channel_note(sound_channel: int, neighbour_channels: list[int]) -> str
         return ""
     listed = ", ".join(str(channel) for channel in below)
     plural = "s" if len(below) > 1 else ""
-    return f"Its sound went to channel {sound_channel}, above the neighbours' sound on channel{plural} {listed}."
+    return (
+        f"Its sound went to channel {sound_channel}, above the neighbours' sound on channel{plural} {listed}."
+    )

@@ -8,7 +8,7 @@ Sequencer (plain Page Up/Down jump between strips' edges; Alt+ is free in 4.2 an
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import bpy
 
@@ -16,13 +16,19 @@ from ..core.errors import VeoError
 from . import takes
 from .channels import TimelineError
 
-OperatorResult = set[str]
+OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
+
+
+def _scene(context: bpy.types.Context) -> bpy.types.Scene:
+    if context.scene is None:
+        raise VeoError("There is no scene in this context")
+    return context.scene
 
 
 def _strip_name(operator: Any, context: bpy.types.Context) -> str:
     if operator.strip:
         return str(operator.strip)
-    editor = context.scene.sequence_editor if context.scene else None
+    editor = _scene(context).sequence_editor
     active = editor.active_strip if editor is not None else None
     if active is None:
         raise TimelineError("No strip given and no active strip: choose a take's strip")
@@ -30,8 +36,6 @@ def _strip_name(operator: Any, context: bpy.types.Context) -> str:
 
 
 class _TakeOperator:
-    bl_options = {"REGISTER", "UNDO"}
-
     strip: bpy.props.StringProperty(  # type: ignore[valid-type]
         name="Strip", description="A strip of the take (clip, speed or sound); empty: the active strip"
     )
@@ -54,10 +58,11 @@ class VEO_OT_show_take(_TakeOperator, bpy.types.Operator):
 
     bl_idname = "veo.show_take"
     bl_label = "Show Take"
+    bl_options = {"REGISTER", "UNDO"}  # a take shown, kept or stepped to is an edit to undo
 
     def run(self, context: bpy.types.Context) -> str:
-        group, index = takes.take_of(context.scene, _strip_name(self, context))
-        takes.set_live_take(context.scene, group, index)
+        group, index = takes.take_of(_scene(context), _strip_name(self, context))
+        takes.set_live_take(_scene(context), group, index)
         return f"Take {index + 1} plays"
 
 
@@ -66,10 +71,11 @@ class VEO_OT_keep_take(_TakeOperator, bpy.types.Operator):
 
     bl_idname = "veo.keep_take"
     bl_label = "Keep This Take"
+    bl_options = {"REGISTER", "UNDO"}  # a take shown, kept or stepped to is an edit to undo
 
     def run(self, context: bpy.types.Context) -> str:
-        group, index = takes.take_of(context.scene, _strip_name(self, context))
-        removed = takes.keep_take(context.scene, group, index)
+        group, index = takes.take_of(_scene(context), _strip_name(self, context))
+        removed = takes.keep_take(_scene(context), group, index)
         return f"Kept take {index + 1}; removed {len(removed)} strips of the other takes"
 
 
@@ -77,8 +83,8 @@ class _StepTake(_TakeOperator):
     step = 1  # through the takes in the panel's order (best seams first), wrapping around
 
     def run(self, context: bpy.types.Context) -> str:
-        group, _ = takes.take_of(context.scene, _strip_name(self, context))
-        index = takes.step_take(context.scene, group, self.step)
+        group, _ = takes.take_of(_scene(context), _strip_name(self, context))
+        index = takes.step_take(_scene(context), group, self.step)
         return f"Take {index + 1} plays"
 
 
@@ -87,6 +93,7 @@ class VEO_OT_next_take(_StepTake, bpy.types.Operator):
 
     bl_idname = "veo.next_take"
     bl_label = "Next Take"
+    bl_options = {"REGISTER", "UNDO"}  # a take shown, kept or stepped to is an edit to undo
     step = 1
 
 
@@ -95,6 +102,7 @@ class VEO_OT_previous_take(_StepTake, bpy.types.Operator):
 
     bl_idname = "veo.previous_take"
     bl_label = "Previous Take"
+    bl_options = {"REGISTER", "UNDO"}  # a take shown, kept or stepped to is an edit to undo
     step = -1
 
 

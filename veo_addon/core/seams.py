@@ -80,7 +80,9 @@ def picture_difference(first: bytes, second: bytes) -> float:
     return float(sum(per_band) / len(per_band))
 
 
-def seam_scores(left_keyframe: bytes, clip_first: bytes, clip_last: bytes, right_keyframe: bytes) -> SeamScores:
+def seam_scores(
+    left_keyframe: bytes, clip_first: bytes, clip_last: bytes, right_keyframe: bytes
+) -> SeamScores:
     return SeamScores(
         cut_in=picture_difference(left_keyframe, clip_first),
         cut_out=picture_difference(clip_last, right_keyframe),
