@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import bpy
 
-from ..core.errors import VeoError
-from ..core.seams import SeamScores, order_takes, seam_scores, seam_warning
+from ..core.seams import SeamImageError, SeamScores, order_takes, seam_scores, seam_warning
 from . import compat
 from .capture import RENDER_FILE_FORMAT
 from .capture import _SettingsGuard as SettingsGuard  # the one way render settings are put back
@@ -84,7 +83,7 @@ def _thumbnail_renderer(scene: Scene) -> Iterator[Any]:
                 bpy.ops.render.render(write_still=True, scene=scene.name)
                 written = sorted(Path(folder).glob(f"seam_{count}.*"))
                 if not written:
-                    raise VeoError(f"Rendering frame {frame} for the seam check wrote no image")
+                    raise SeamImageError(f"Rendering frame {frame} for the seam check wrote no image")
                 return written[0].read_bytes()
 
             yield render_at
