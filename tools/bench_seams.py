@@ -4,11 +4,11 @@ the check costs Blender's main thread.
 Run with the bpy wheel's Python from the repository root (needs the dev venv's PyAV, as the
 local server does):
 
-    .venv/blender50/bin/python tools/bench_seams.py [--runs 7] [--sizes 1920x1080,1280x720]
+    .venv/blender50/bin/python tools/bench_seams.py [--runs 7] [--sizes 1920x1080,1280x720] [--view AgX]
 
 For each output size: two photo-like shots around a 20-frame gap (bench_capture.py's scene);
-clips made the way the local server makes them (`localserver.video.encode_clip`, the keyframes fitted to the
-clip's size, H.264) are inserted one after another and measured: clean clips for three seeds,
+clips made the way the local server makes them (`localserver.video.encode_clip` from the
+keyframes the add-on captures, fitted to the clip's size, H.264) are inserted one after another and measured: clean clips for three seeds,
 the server's "drift" fault at several amounts, and drifts a real generation shows (the end
 zoomed in, slid sideways, lighter, or a different picture). Then the median main-thread time
 of the check (4 thumbnail renders and scoring, one take) and of each extra take (2 renders).
@@ -18,6 +18,7 @@ Figures only; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import tempfile
@@ -32,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from localserver.video import ClipSpec, encode_clip, fit_image
 from tools.bench_capture import build_scene, photo_like
-from veo_addon.blender import compat, seams
+from veo_addon.blender import capture, compat, seams
 from veo_addon.blender.insert import insert_clip
 from veo_addon.blender.provenance import ClipProvenance
 
@@ -89,15 +90,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="1920x1080,1280x720")
+    parser.add_argument("--view", default="Standard", help="the view transform (factory default: AgX)")
     arguments = parser.parse_args(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])
     for size_text in arguments.sizes.split(","):
         size = tuple(int(part) for part in size_text.split("x"))
         with tempfile.TemporaryDirectory() as folder_name:
             folder = Path(folder_name)
-            scene, transition = build_scene(folder, size, "AgX")
-            left_image = Image.open(folder / "left.png").convert("RGB")
-            right_image = Image.open(folder / "right.png").convert("RGB")
-            print(f"== output {size_text}, clip 1280x720 (as Veo's 720p), view AgX")
+            scene, transition = build_scene(folder, size, arguments.view)
+            # The clip starts from the keyframes the add-on sends: the sequencer's output, view
+            # transform applied (as a generated clip would be).
+            first, last = capture.capture_transition_keyframes(scene, transition)
+            left_image = Image.open(io.BytesIO(first.data or b"")).convert("RGB")
+            right_image = Image.open(io.BytesIO(last.data or b"")).convert("RGB")
+            print(f"== output {size_text}, clip 1280x720 (as Veo's 720p), view {arguments.view}")
             for label, make in clip_variants(left_image, right_image):
                 first, last, seed, drift = make()
                 spec = ClipSpec(1280, 720, 4, seed, drift=drift)
