@@ -8,10 +8,11 @@ local server does):
 
 For each output size: two photo-like shots around a 20-frame gap (bench_capture.py's scene);
 clips made the way the local server makes them (`localserver.video.encode_clip` from the
-keyframes the add-on captures, fitted to the clip's size, H.264) are inserted one after another and measured: clean clips for three seeds,
-the server's "drift" fault at several amounts, and drifts a real generation shows (the end
-zoomed in, slid sideways, lighter, or a different picture). Then the median main-thread time
-of the check (4 thumbnail renders and scoring, one take) and of each extra take (2 renders).
+keyframes the add-on captures, fitted to the clip's size, H.264) are inserted one after another
+and measured: clean clips for three seeds, the server's "drift" fault at several amounts, and
+drifts a real generation shows (the end zoomed in, slid sideways, lighter, or another picture).
+Then the median main-thread time of the check: one take (4 thumbnail renders and scoring) and
+two takes (2 renders more).
 Figures only; nothing is asserted.
 """
 

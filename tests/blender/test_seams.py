@@ -11,7 +11,7 @@ from PIL import Image
 
 from tests.blender.vse_helpers import BLUE, GREEN, RED, YELLOW, TimelineBuilder, set_frame_rate
 from veo_addon.blender import compat, jobstore
-from veo_addon.blender.seams import PROP_SEAM_IN, PROP_SEAM_OUT
+from veo_addon.blender.provenance import PROP_SEAM_IN, PROP_SEAM_OUT
 from veo_addon.core.job import JobState
 from veo_addon.core.seams import DEFAULT_WARNING_DIFFERENCE
 

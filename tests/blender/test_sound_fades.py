@@ -12,7 +12,8 @@ from tests.blender.test_seams import GENERATE
 from tests.blender.vse_helpers import BLUE, RED, solid
 from veo_addon.blender import compat, jobstore
 from veo_addon.blender.preferences import DEFAULT_SOUND_FADE_FRAMES
-from veo_addon.blender.sound_fades import PROP_SOUND_CHANNEL, add_fades, sound_channel_note
+from veo_addon.blender.provenance import PROP_SOUND_CHANNEL
+from veo_addon.blender.sound_fades import add_fades, sound_channel_note
 
 HAS_AUDIO = bpy.app.version >= (5, 0, 0)  # the 4.2 wheel is built without Audaspace
 needs_audio = pytest.mark.skipif(not HAS_AUDIO, reason="the 4.2 bpy wheel is built without audio (Audaspace)")

@@ -8,8 +8,7 @@ import pytest
 
 from tests.blender.test_seams import clips, generate, two_shots
 from veo_addon.blender import compat, jobstore
-from veo_addon.blender.provenance import read_provenance
-from veo_addon.blender.seams import PROP_SEAM_IN, PROP_SEAM_OUT
+from veo_addon.blender.provenance import PROP_SEAM_IN, PROP_SEAM_OUT, read_provenance
 from veo_addon.blender.takes import live_take, ordered_takes, take_group_of
 from veo_addon.core.seams import DEFAULT_WARNING_DIFFERENCE
 
@@ -88,3 +87,13 @@ def test_a_strip_that_is_no_take_is_refused_in_one_sentence(veo, timeline, tmp_p
         bpy.ops.veo.show_take(strip="Left")
     with pytest.raises(RuntimeError, match="There is no strip 'Nope' on the timeline"):
         bpy.ops.veo.keep_take(strip="Nope")
+
+
+def test_a_job_resumed_in_a_later_session_still_gets_its_cost_on_the_strips():
+    """The session's own estimate is gone after a restart: it is worked out from the request."""
+    from veo_addon.blender.finishing import list_price_estimate
+    from veo_addon.core.job import Job
+    from veo_addon.core.pricing import estimate_cost
+
+    job = Job.new(parameters={"duration_seconds": 6, "sample_count": 2, "generate_audio": True})
+    assert list_price_estimate(job) == estimate_cost(6, 2, True)

@@ -8,7 +8,14 @@ import pytest
 
 from localserver import LocalHighway
 from localserver.faults import FaultSpecError, parse_fault_spec
-from tests.server.highway_helpers import FIRST_COLOUR, LAST_COLOUR, decoded_frames, download, generate, mean_colour
+from tests.server.highway_helpers import (
+    FIRST_COLOUR,
+    LAST_COLOUR,
+    decoded_frames,
+    download,
+    generate,
+    mean_colour,
+)
 from tests.server.test_localserver_media import assert_colour_close
 
 

@@ -12,19 +12,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..core.job import Job
+from ..core.pricing import CostEstimate, PriceRates, estimate_cost
 from . import compat, seams, sound_fades
 from .cost_report import Estimate
 from .insert import InsertedTransition
-from .preferences import finishing_settings
-from .provenance import PROP_PREFIX
+from .preferences import finishing_settings, price_rates
+from .provenance import PROP_COST_ESTIMATE, PROP_SOUND_CHANNEL
 from .takes import set_live_take
 
 if TYPE_CHECKING:
     from bpy.types import Scene
 
 log = logging.getLogger(__name__)
-
-PROP_COST_ESTIMATE = PROP_PREFIX + "cost_estimate"
 
 
 def finish_insertion(
@@ -38,8 +37,7 @@ def finish_insertion(
     (each warning also goes to `on_line`) and fills `job.seams`."""
     warn_above, fade_frames = finishing_settings()
     notes: list[str] = []
-    if estimate is not None:
-        _record_cost(scene, inserted, estimate)
+    _record_cost(scene, inserted, estimate.cost if estimate is not None else list_price_estimate(job))
     try:
         check = seams.record(scene, inserted, seams.measure(scene, inserted), warn_above)
     except Exception as error:  # the clip stays in; only its check is missing
@@ -78,15 +76,27 @@ def _finish_sound(scene: Scene, inserted: InsertedTransition, fade_frames: int) 
             continue
         sound = collection[take.sound_name]
         sound_fades.add_fades(sound, fade_frames)
-        collection[take.clip_name][sound_fades.PROP_SOUND_CHANNEL] = sound.channel
+        collection[take.clip_name][PROP_SOUND_CHANNEL] = sound.channel
         note = sound_fades.sound_channel_note(sound.channel, neighbours)
         if note and note not in notes:
             notes.append(note)
     return notes
 
 
-def _record_cost(scene: Scene, inserted: InsertedTransition, estimate: Estimate) -> None:
-    cost = estimate.cost
+def list_price_estimate(job: Job) -> CostEstimate:
+    """For a job resumed in a later session (the session's own estimate is gone): from its
+    request, at the preferences' rates."""
+    parameters = job.parameters
+    with_audio, without_audio = price_rates()
+    return estimate_cost(
+        int(parameters.get("duration_seconds", 0) or 0),
+        int(parameters.get("sample_count", len(job.clip_paths)) or 1),
+        bool(parameters.get("generate_audio", False)),
+        PriceRates(with_audio_per_second=with_audio, without_audio_per_second=without_audio),
+    )
+
+
+def _record_cost(scene: Scene, inserted: InsertedTransition, cost: CostEstimate) -> None:
     count = max(1, cost.sample_count)
     per_take = f"about {cost.currency} {cost.amount / count:.2f} per take; the task: {cost.label()}"
     collection = compat.strip_collection(scene.sequence_editor)

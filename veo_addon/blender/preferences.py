@@ -202,6 +202,14 @@ def finishing_settings(context: bpy.types.Context | None = None) -> tuple[float,
     return float(prefs.seam_warning_difference), int(prefs.sound_fade_frames)
 
 
+def price_rates(context: bpy.types.Context | None = None) -> tuple[float, float]:
+    """(with audio, without audio) per second, for estimates made outside a request."""
+    prefs = preferences(context)
+    if prefs is None:
+        return DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
+    return float(prefs.rate_with_audio), float(prefs.rate_without_audio)
+
+
 def _requests_per_minute(prefs: VeoPreferences | None) -> int:
     if prefs is not None:
         return int(prefs.requests_per_minute)

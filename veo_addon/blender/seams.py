@@ -27,17 +27,12 @@ from . import compat
 from .capture import RENDER_FILE_FORMAT
 from .capture import _SettingsGuard as SettingsGuard  # the one way render settings are put back
 from .insert import InsertedTransition
-from .provenance import PROP_PREFIX, PROP_TAKE_GROUP
-from .takes import PROP_TAKE_RANK
+from .provenance import PROP_SEAM_IN, PROP_SEAM_OUT, PROP_TAKE_GROUP, PROP_TAKE_RANK
 
 if TYPE_CHECKING:
     from bpy.types import Scene
 
 RENDER_WIDTH = 128  # pixels; core.seams reduces to 64 more, so this is only what Blender renders
-
-# Custom properties on each take's clip strip (part of the file format: never renamed).
-PROP_SEAM_IN = PROP_PREFIX + "seam_in"
-PROP_SEAM_OUT = PROP_PREFIX + "seam_out"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import compat
-from .provenance import PROP_PREFIX, PROP_TAKE_GROUP
+from .provenance import PROP_TAKE_GROUP
 
 if TYPE_CHECKING:
     from bpy.types import Scene
-
-# On each take's clip strip: the channel its sound went to (the panel says it).
-PROP_SOUND_CHANNEL = PROP_PREFIX + "sound_channel"
 
 
 def add_fades(strip: Any, frames: int) -> int:

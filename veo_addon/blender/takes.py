@@ -14,13 +14,17 @@ import bpy
 
 from . import compat
 from .channels import TimelineError
-from .provenance import PROP_PREFIX, PROP_ROLE, PROP_TAKE_COUNT, PROP_TAKE_GROUP, PROP_TAKE_INDEX, ROLE_CLIP
+from .provenance import (
+    PROP_ROLE,
+    PROP_TAKE_COUNT,
+    PROP_TAKE_GROUP,
+    PROP_TAKE_INDEX,
+    PROP_TAKE_RANK,
+    ROLE_CLIP,
+)
 
 if TYPE_CHECKING:
     from bpy.types import Scene
-
-# Written by the seam check (seams.py) on each take's clip strip: 0 = best.
-PROP_TAKE_RANK = PROP_PREFIX + "take_rank"
 
 
 def take_group_of(strip: Any) -> str | None:
