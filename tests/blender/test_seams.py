@@ -156,3 +156,22 @@ def test_a_seam_limit_outside_0_to_255_is_a_command_line_mistake(edit, highway, 
     assert finished.returncode == 2
     assert "--max-seam-difference must be 0 to 255, got -1" in finished.stderr
     assert highway.submit_count == 0
+
+
+@pytest.mark.parametrize("failing", ["seams.measure", "finishing._record_cost"])
+def test_a_check_that_cannot_run_leaves_the_clip_in_and_says_why(
+    veo, timeline, tmp_path, monkeypatch, failing
+):
+    """The clip is in either way: a job left `downloaded` would put it in a second time."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("Render error (stand-in)")
+
+    monkeypatch.setattr(f"veo_addon.blender.{failing}", fail)
+    two_shots(timeline)
+    generate(tmp_path)
+    [clip] = clips(timeline.scene)
+    assert PROP_SEAM_IN not in clip
+    [job] = jobstore.scene_jobs(timeline.scene)
+    assert job.state is JobState.INSERTED
+    assert "could not" in job.message and "Render error (stand-in)" in job.message

@@ -34,7 +34,22 @@ def finish_insertion(
     on_line: Callable[[str], None] | None = None,
 ) -> str:
     """Seams, best take, fades, cost on the strips; returns sentences to add to the job's message
-    (each warning also goes to `on_line`) and fills `job.seams`."""
+    (each warning also goes to `on_line`) and fills `job.seams`. Never raises: the clip is in,
+    and a job left `downloaded` with its clip on the timeline would be inserted again."""
+    try:
+        return _finish(scene, job, inserted, estimate, on_line)
+    except Exception as error:
+        log.exception("Veo job %s: finishing the insertion failed", job.job_id[:8])
+        return f"The seam check and sound fades could not be applied: {str(error).strip()}"
+
+
+def _finish(
+    scene: Scene,
+    job: Job,
+    inserted: InsertedTransition,
+    estimate: Estimate | None,
+    on_line: Callable[[str], None] | None,
+) -> str:
     warn_above, fade_frames = finishing_settings()
     notes: list[str] = []
     _record_cost(scene, inserted, estimate.cost if estimate is not None else list_price_estimate(job))
