@@ -32,6 +32,9 @@ FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "unknown_status": (("submit", "result"), {"status": "TASK_STATUS_CANCELED"}),
     "filtered": (("submit", "result"), {"keep": None}),
     "gone": (("submit", "result"), {}),
+    # The clip's ends miss its keyframes: `amount` 1 swaps them, 0.3 blends 30 % of the other one in;
+    # `sample` picks one sample (0-based), omitted every sample drifts.
+    "drift": (("submit",), {"sample": None, "amount": 1.0}),
 }
 
 # Faults that answer instead of the normal handler (checked before auth and validation).
@@ -39,7 +42,7 @@ REFUSING_KINDS = frozenset({"400", "429", "500", "503", "401", "403", "no_balanc
 # Faults that let the normal handler run, then spoil how its answer is delivered.
 DELIVERY_KINDS = frozenset({"reset", "truncate", "malformed"})
 # Faults that change the fate of a task rather than one HTTP answer.
-TASK_KINDS = frozenset({"safety", "unknown_status", "filtered", "gone"})
+TASK_KINDS = frozenset({"safety", "unknown_status", "filtered", "gone", "drift"})
 
 RESET_POINTS = ("start", "headers", "body")
 

@@ -285,6 +285,7 @@ class HighwayService:
                     seed=params.seed,
                     sample_index=index,
                     with_audio=params.generate_audio,
+                    drift=task.drift_of(index),
                 )
                 clip = encode_clip(params.image.image, params.last_image.image, spec, self._closing.is_set)
                 task.videos.append(clip)

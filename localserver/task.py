@@ -44,6 +44,8 @@ class Task:
     encoded_at: float | None = None  # time.monotonic() when every clip exists
     force_expired: bool = False
     gone: bool = False  # "gone": the service has forgotten the task (result and files 404)
+    # "drift": sample index (or -1 for every sample) -> how far its ends miss the keyframes.
+    drift: dict[int, float] = field(default_factory=dict)
     encoded: threading.Event = field(default_factory=threading.Event)
 
     @property
@@ -104,6 +106,13 @@ class Task:
             self.fate_detail = str(fault.param("status"))
         elif fault.kind == "gone":
             self.gone = True
+        elif fault.kind == "drift":
+            sample = fault.param("sample")
+            self.drift[-1 if sample is None else int(sample)] = float(fault.param("amount"))
         elif fault.kind == "filtered":
             keep = fault.param("keep")
             self.keep_videos = max(0, self.params.sample_count - 1) if keep is None else int(keep)
+
+    def drift_of(self, sample_index: int) -> float:
+        """How far this sample's ends miss the keyframes (0: they are the keyframes)."""
+        return self.drift.get(sample_index, self.drift.get(-1, 0.0))

@@ -44,6 +44,8 @@ class ClipSpec:
     seed: int
     sample_index: int = 0
     with_audio: bool = False
+    # The "drift" fault: the ends blend this much of the other keyframe in (1: ends swapped).
+    drift: float = 0.0
 
     @property
     def frame_count(self) -> int:
@@ -141,6 +143,8 @@ def encode_clip(
     """
     first = fit_image(first_image, spec.width, spec.height)
     last = fit_image(last_image, spec.width, spec.height)
+    if spec.drift:
+        first, last = Image.blend(first, last, spec.drift), Image.blend(last, first, spec.drift)
     buffer = io.BytesIO()
     # bitexact: no encoder version strings or other run-dependent bytes in the container.
     container = av.open(buffer, mode="w", format="mp4", options={"fflags": "+bitexact"})

@@ -30,7 +30,8 @@ Environment:
 
 Exit status: 0 when every job's clip is on the timeline (or, with --resume alone, there
 was nothing to finish); 1 when anything failed (the message is on stderr); 2 for a
-command-line mistake.
+command-line mistake; 3 (only with --max-seam-difference D) when every clip is in but some
+transition has no take whose seams are both at most D: an editor should look at it.
 
 Online access: Blender refuses to reach the internet unless started with --online-mode
 (or with "Allow Online Access" in the preferences), and the add-on honours that. A
@@ -57,6 +58,7 @@ REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_SEAMS = 3  # every clip is in, but some transition has no take within --max-seam-difference
 
 RANDOM_SEED = -1
 SEED_MAX = 2**31 - 1  # the operator's seed is a Blender IntProperty (a C int)
@@ -139,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--all-gaps", action="store_true", help="fill every gap on the timeline")
     parser.add_argument("--resume", action="store_true", help="first finish the file's unfinished jobs")
     parser.add_argument("--save", action="store_true", help="save the .blend afterwards")
+    parser.add_argument(
+        "--max-seam-difference",
+        type=float,
+        metavar="D",
+        help="exit 3 when a transition inserted by this run has no take whose seams (0 = the clip "
+        "starts and ends exactly on its keyframes) are both at most D; see docs/fitting-and-takes.md",
+    )
     return parser
 
 
@@ -151,6 +160,8 @@ def parse_arguments(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("--all-gaps fills every gap; it takes no --left/--right")
     if arguments.min_gap is not None and not arguments.min_gap >= 0:
         parser.error(f"--min-gap must be 0 or more seconds, got {arguments.min_gap:g}")
+    if arguments.max_seam_difference is not None and not 0 <= arguments.max_seam_difference <= 255:
+        parser.error(f"--max-seam-difference must be 0 to 255, got {arguments.max_seam_difference:g}")
     if arguments.max_stretch is not None and not arguments.max_stretch >= 1:
         parser.error(f"--max-stretch must be at least 1, got {arguments.max_stretch:g}")
     if bool(arguments.left) != bool(arguments.right):
@@ -231,6 +242,52 @@ def paid_work_to_keep(before: dict[str, tuple[str, str]], after: dict[str, tuple
     return any(
         task_id and before.get(job_id) != (task_id, state) for job_id, (task_id, state) in after.items()
     )
+
+
+def clip_strips_by_take_group(job_ids: set[str]) -> dict[str, list[Any]]:
+    """The clip strips (one per take) each of these jobs inserted, by take group; read through
+    RNA and custom properties, like job_records()."""
+    groups: dict[str, list[Any]] = {}
+    for scene in bpy.data.scenes:
+        editor = scene.sequence_editor
+        if editor is None:
+            continue
+        # The add-on's compat module is not imported here (see job_records): 4.2 has only
+        # `sequences_all`, 5.0 only `strips_all`.
+        strips = editor.strips_all if hasattr(editor, "strips_all") else editor.sequences_all
+        for strip in strips:
+            if strip.get("veo_role") == "clip" and strip.get("veo_job_id") in job_ids:
+                groups.setdefault(str(strip.get("veo_take_group", strip.name)), []).append(strip)
+    return groups
+
+
+def seam_shortfalls(job_ids: set[str], max_difference: float) -> list[str]:
+    """One line per transition of these jobs where no take's seams are both within the limit."""
+    lines = []
+    for strips in clip_strips_by_take_group(job_ids).values():
+        measured = [
+            (max(float(s["veo_seam_in"]), float(s["veo_seam_out"])), s)
+            for s in strips
+            if "veo_seam_in" in s and "veo_seam_out" in s
+        ]
+        if any(worse <= max_difference for worse, _ in measured):
+            continue
+        first = min(strips, key=lambda strip: strip.frame_final_start)
+        frames = f"{first.frame_final_start}-{first.frame_final_end - 1}"
+        where = f"job {str(first['veo_job_id'])[:8]} at frames {frames}"
+        if not measured:
+            lines.append(
+                f"[veo] SEAMS {where}: the seams were not measured, so no take is known to be "
+                f"within {max_difference:g}"
+            )
+            continue
+        _, best = min(measured, key=lambda pair: pair[0])
+        lines.append(
+            f"[veo] SEAMS {where}: no take within --max-seam-difference {max_difference:g}; the best, "
+            f"take {int(best['veo_take_index']) + 1}, has in {float(best['veo_seam_in']):.1f}, out "
+            f"{float(best['veo_seam_out']):.1f}"
+        )
+    return lines
 
 
 def with_enum_identifiers(operator: Any, properties: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +391,15 @@ def generate(arguments: argparse.Namespace) -> int:
     if failure is not None:
         print(f"veo_generate: {failure}", file=sys.stderr, flush=True)
         return EXIT_FAILED
+    if arguments.max_seam_difference is not None:
+        after = job_records()
+        changed = {job_id for job_id, record in after.items() if before.get(job_id) != record}
+        shortfalls = seam_shortfalls(changed, arguments.max_seam_difference)
+        for line in shortfalls:
+            print(line, flush=True)
+            print(f"veo_generate: {line.removeprefix('[veo] ')}", file=sys.stderr, flush=True)
+        if shortfalls:
+            return EXIT_SEAMS
     return EXIT_OK
 
 

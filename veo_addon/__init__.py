@@ -42,6 +42,12 @@ def unregister() -> None:
 
 def _classes() -> tuple[type, ...]:
     """Every class the add-on registers, in registration order (PropertyGroups before their users)."""
-    from .blender import generation_properties, jobstore, operators, preferences
+    from .blender import generation_properties, jobstore, operators, preferences, take_operators
 
-    return (*preferences.classes, *jobstore.classes, *generation_properties.classes, *operators.classes)
+    return (
+        *preferences.classes,
+        *jobstore.classes,
+        *generation_properties.classes,
+        *operators.classes,
+        *take_operators.classes,
+    )

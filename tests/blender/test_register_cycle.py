@@ -21,7 +21,7 @@ import bpy
 import veo_addon
 from veo_addon.blender import generation_properties, handlers, jobmanager, jobstore, operators, preferences
 
-ADDON_CLASSES = (*preferences.classes, *jobstore.classes, *generation_properties.classes, *operators.classes)
+ADDON_CLASSES = veo_addon._classes()
 
 TIMERS = (handlers.pick_up_open_file, handlers.continue_open_file_jobs, jobmanager._pump_timer)
 

@@ -28,7 +28,7 @@ from ..core.request import GenerationRequest
 from ..core.runner import JobRunner, recover_interrupted
 from ..core.runner_base import EventKind, JobEvent
 from ..core.worker_imports import import_worker_modules
-from . import jobstore, journal_sync, placement, shared_task
+from . import finishing, jobstore, journal_sync, placement, shared_task
 from .clips_folder import clips_folder_for
 from .cost_report import Estimate
 from .generation import GenerationPlan
@@ -389,8 +389,12 @@ class JobManager:
             self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id}: {job.message}")
             return job
         strip_names = shared_task.record_own_insertion(job, placed.inserted)
+        # Seam check, best take live, sound fades: sentences for the job's message.
+        finished = finishing.finish_insertion(
+            scene, job, placed.inserted, self.estimate(job.job_id), self.on_line
+        )
         # The file's own record first: it is what says these strips are the job's.
-        mark_inserted(None, job, placed.summary)
+        mark_inserted(None, job, f"{placed.summary} {finished}".strip())
         jobstore.save_job(scene, job)
         self._record(job)
         self._note(job)

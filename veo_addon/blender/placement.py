@@ -122,7 +122,7 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
         for name in filter(None, (take.clip_name, take.speed_name, take.sound_name)):
             strips[name][PROP_JOB_ID] = job.job_id
     count = len(inserted.takes)
-    takes = f"{count} takes, take 1 live" if count > 1 else "1 clip"
+    takes = f"{count} takes" if count > 1 else "1 clip"  # which one plays: finishing.py says
     filtered = f" {job.filtered_count} blocked by safety filters." if job.filtered_count else ""
     summary = (
         f"Inserted {takes} (task {job.task_id}) at frames {inserted.start}-{inserted.end - 1}, "

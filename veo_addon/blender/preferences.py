@@ -18,6 +18,9 @@ from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLi
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO, PriceRates
 from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
 from ..core.request import Base64Form
+from ..core.seams import DEFAULT_WARNING_DIFFERENCE
+
+DEFAULT_SOUND_FADE_FRAMES = 3
 
 # "veo_addon" from a source checkout, "bl_ext.<repo>.veo_transitions" when installed.
 ADDON_PACKAGE = __package__.rsplit(".", 1)[0]
@@ -119,6 +122,25 @@ class VeoPreferences(bpy.types.AddonPreferences):
         soft_max=8.0,
     )
 
+    seam_warning_difference: bpy.props.FloatProperty(  # type: ignore[valid-type]
+        name="Seam Warning",
+        description=(
+            "Warn when a clip's first or last frame differs from its keyframe by more than this "
+            "(mean difference of 0-255 colour values on a thumbnail; 0 = identical)"
+        ),
+        default=DEFAULT_WARNING_DIFFERENCE,
+        min=0.0,
+        max=255.0,
+        soft_max=64.0,
+    )
+    sound_fade_frames: bpy.props.IntProperty(  # type: ignore[valid-type]
+        name="Sound Fades",
+        description="Frames the generated sound fades in and out over, so it does not click (0: none)",
+        default=DEFAULT_SOUND_FADE_FRAMES,
+        min=0,
+        soft_max=24,
+    )
+
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         layout.use_property_split = True
@@ -135,6 +157,9 @@ class VeoPreferences(bpy.types.AddonPreferences):
         column = layout.column(heading="Gaps")
         column.prop(self, "min_gap_seconds")
         column.prop(self, "max_stretch")
+        column = layout.column(heading="After Inserting")
+        column.prop(self, "seam_warning_difference")
+        column.prop(self, "sound_fade_frames")
 
 
 @dataclass(frozen=True)
@@ -199,6 +224,22 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
         jobs_at_once=int(prefs.concurrency) if prefs else 0,
     )
+
+
+def finishing_settings(context: bpy.types.Context | None = None) -> tuple[float, int]:
+    """(seam warning level, sound fade frames) from the preferences, else their defaults."""
+    prefs = preferences(context)
+    if prefs is None:
+        return DEFAULT_WARNING_DIFFERENCE, DEFAULT_SOUND_FADE_FRAMES
+    return float(prefs.seam_warning_difference), int(prefs.sound_fade_frames)
+
+
+def price_rates(context: bpy.types.Context | None = None) -> tuple[float, float]:
+    """(with audio, without audio) per second, for estimates made outside a request."""
+    prefs = preferences(context)
+    if prefs is None:
+        return DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO
+    return float(prefs.rate_with_audio), float(prefs.rate_without_audio)
 
 
 def _requests_per_minute(prefs: VeoPreferences | None) -> int:

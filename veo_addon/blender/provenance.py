@@ -35,6 +35,14 @@ ROLE_SOUND = "sound"
 _ID_PROPERTY_INT_MAX = 2**31 - 1
 # Beside the clip's provenance: which job put a strip there (several jobs may share a task).
 PROP_JOB_ID = PROP_PREFIX + "job_id"
+# Written after insertion (finishing.py): the take's share of the cost estimate, on every strip
+# of the take; on the take's clip strip its seams (core/seams.py: 0 = identical), its rank by
+# the worse seam (0 = best) and the channel its sound went to.
+PROP_COST_ESTIMATE = PROP_PREFIX + "cost_estimate"
+PROP_SEAM_IN = PROP_PREFIX + "seam_in"
+PROP_SEAM_OUT = PROP_PREFIX + "seam_out"
+PROP_TAKE_RANK = PROP_PREFIX + "take_rank"
+PROP_SOUND_CHANNEL = PROP_PREFIX + "sound_channel"
 
 
 @dataclass(frozen=True)

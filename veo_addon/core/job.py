@@ -147,6 +147,9 @@ class Job:
     base_url: str = ""  # which service the task lives on (never a key)
     reused_from: str = ""  # job id whose clip or task this job reused (nothing paid)
     owner_pid: int | None = None  # process that is submitting; lets other processes leave it alone
+    # The seam check after insertion, best take first: {"take": 1-based, "in": .., "out": ..}
+    # (core/seams.py: 0 = identical); empty when not measured.
+    seams: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def new(cls, **fields: Any) -> Job:
@@ -296,6 +299,8 @@ class Job:
         for name in ("parameters", "keyframe_sources", "placement"):
             if not isinstance(values.get(name, {}), dict):
                 values.pop(name)
+        if not isinstance(values.get("seams", []), list):
+            values.pop("seams")
         for name in ("clip_paths", "audio_paths"):
             if name in values:
                 values[name] = [str(p) for p in values[name] or []]
