@@ -19,7 +19,7 @@ SNAPSHOTS = """
 import json
 import bpy
 import veo_addon
-from veo_addon.blender import generation_properties, handlers, jobmanager, jobstore, operators, preferences
+from veo_addon.blender import handlers, jobmanager
 
 ADDON_CLASSES = veo_addon._classes()
 
