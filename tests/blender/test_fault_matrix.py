@@ -300,6 +300,7 @@ def check_invariants(ctx: Context, row: Row, observed: Observed, logs: str, exce
         assert SECRET_KEY not in text, f"the API key appears in {where}"
 
     assert exceptions == [], exceptions
+    assert "Traceback" not in "".join(ctx.outputs), "another Blender raised an exception"
     assert "could not apply a result" not in logs
     assert observed.code != "internal_error"
 

@@ -54,7 +54,7 @@ def run_figures(command: list[str]) -> list[dict[str, Any]]:
     for line in done.stdout.splitlines():
         if line.startswith("FIGURES "):
             figures += json.loads(line[len("FIGURES ") :])
-        else:
+        elif line.startswith("  "):  # the scripts' own progress lines, not Blender's chatter
             print(line)
     if done.returncode != 0 or not figures:
         print(f"  (no figures: exit {done.returncode})", file=sys.stderr)

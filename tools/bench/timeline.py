@@ -20,7 +20,7 @@ from typing import Any
 
 import bpy
 import httpx
-from common import MB, ROOT, emit, figure, median, server_process
+from common import MB, ROOT, emit, figure, median, server_process, stats
 
 sys.path.insert(0, str(ROOT / "tools"))
 import bench_capture
@@ -33,6 +33,7 @@ from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.jobmanager import PUMP_INTERVAL, manager
 from veo_addon.blender.preferences import service_settings
 from veo_addon.core.client import HighwayClient
+from veo_addon.core.delivery import PollPolicy
 from veo_addon.core.job import Job, JobState
 
 COMMAND = "make bench (.venv/blender50/bin/python tools/bench/timeline.py)"
@@ -262,8 +263,9 @@ def ready_figures(runs: int) -> list[dict]:
                 f"(download {downloads[-1]:.2f} s); 20 s poller {theirs[-1]:.2f} s"
             )
     note = (
-        "20 MB clip, 5 s generation, the add-on's default poll "
-        f"policy, pump every {PUMP_INTERVAL} s; median of {runs} runs"
+        "20 MB clip, 5 s generation, the add-on's default poll policy "
+        f"(at least {PollPolicy().min_interval:g} s between polls), pump every {PUMP_INTERVAL} s; "
+        f"median of {runs} runs"
     )
     return [
         figure(
@@ -334,9 +336,12 @@ def batch_figures(runs: int, gaps: int = 12, in_flight: int = 4) -> list[dict]:
                 f"  batch run {run + 1}: {gaps} gaps in {wall:.1f} s, "
                 f"one job {single:.1f} s, ratio {wall / ideal:.2f}"
             )
+        requests = stats(base_url)["requests"]
     note = (
         f"{gaps} gaps, {in_flight} jobs in flight, 4 s generations, "
-        f"default poll policy and 50 requests/minute; median of {runs} runs"
+        f"default poll policy and 50 requests/minute; median of {runs} runs; "
+        f"the server saw {requests['submit']} submits and {requests['result']} polls in all "
+        "(the client keeps to 50 requests a minute)"
     )
     return [
         figure(
