@@ -88,7 +88,7 @@ def table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_page(results: list[dict[str, Any]], where: str, when: str) -> None:
+def write_page(results: list[dict[str, Any]], where: str) -> None:
     notes = [
         f"- **{item['name']}**: {item['note']}. `{item['command']}`" for item in results if item.get("note")
     ]
@@ -105,7 +105,7 @@ def write_page(results: list[dict[str, Any]], where: str, when: str) -> None:
                 "background mode). Medians of several runs; where a comparison is named, both sides were",
                 "measured in the same run. Targets are read here, never asserted by tests.",
                 "",
-                f"Machine: {where}. Run: {when}.",
+                f"Machine: {where}. Run: {', '.join(sorted({item['run'] for item in results}))}.",
                 "",
                 *table(results),
                 "",
@@ -145,16 +145,28 @@ def main() -> int:
                 results += run_figures(
                     [python, str(BENCH / "enable.py"), "--zip", str(zip_path), "--runs", "5"]
                 )
+    # A partial run (--only) replaces its own figures and keeps the others of the last run.
+    groups = {
+        "network": ("#3", "#4"),
+        "timeline": ("#1", "#2", "#5"),
+        "keyframes": ("#6",),
+        "enable": ("#8",),
+    }
+    rerun = tuple(prefix for group in wanted for prefix in groups.get(group, ()))
+    if RESULTS.exists() and set(groups) - wanted:
+        kept = [item for item in json.loads(RESULTS.read_text()) if not item["name"].startswith(rerun)]
+        results = kept + results
+    results.sort(key=lambda item: int(item["name"][1 : item["name"].index(" ")]))
     where = machine()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     for item in results:
-        item["machine"] = where
-        item["run"] = when
+        item.setdefault("machine", where)
+        item.setdefault("run", when)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print()
     print("\n".join(table(results)))
-    write_page(results, where, when)
+    write_page(results, where)
     print(f"\nwrote {RESULTS.relative_to(ROOT)} and {PAGE.relative_to(ROOT)}")
     return 0
 
