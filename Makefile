@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV = $(PYTHON) tools/venvs.py
 
-.PHONY: test lint test-blender50 test-blender42 test-window server demo docs build
+.PHONY: test lint test-blender50 test-blender42 test-window server demo docs build bench
 
 ## make test: lint, type-check, the whole suite on Blender 5.0 and on 4.2 LTS, then the window tests
 test: lint test-blender50 test-blender42 test-window
@@ -40,3 +40,8 @@ docs:
 ## make build: one validated extension zip per platform with its wheels, and dist/repo/index.json
 build:
 	@$(PYTHON) tools/build.py
+
+## make bench: the performance figures (not part of make test): bench/results.json, docs/performance.md
+bench:
+	@py50=$$($(VENV) blender50) && py42=$$($(VENV) blender42) && \
+	  $$py50 tools/bench/run.py --python50 $$py50 --python42 $$py42 $(BENCH_ARGS)

@@ -2,7 +2,8 @@
 
 Environment: PORT (default 8765), GEN_SECONDS (default 5), FAULTS (see README.md), API_KEY (optional:
 when set, any other key is refused with 403 INVALID_API_KEY), TTL_SECONDS (default 3600),
-BASE64_FORM (any | data_uri | bare), LOG_LEVEL (default INFO).
+BASE64_FORM (any | data_uri | bare), LOG_LEVEL (default INFO), REQUESTS_PER_MINUTE (optional: API
+requests over this many a minute get 429), CLIP_BYTES (optional: pad every clip to this size).
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def main() -> int:
             ttl_seconds=float(os.environ.get("TTL_SECONDS", "3600")),
             api_key=os.environ.get("API_KEY") or None,
             base64_form=os.environ.get("BASE64_FORM", "any"),
+            requests_per_minute=int(os.environ["REQUESTS_PER_MINUTE"])
+            if os.environ.get("REQUESTS_PER_MINUTE")
+            else None,
+            clip_bytes=int(os.environ["CLIP_BYTES"]) if os.environ.get("CLIP_BYTES") else None,
         )
         faults = os.environ.get("FAULTS", "")
         if faults.strip():

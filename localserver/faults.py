@@ -27,6 +27,7 @@ FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "reset": (ENDPOINTS, {"at": "body"}),
     "truncate": (ENDPOINTS, {"bytes": None}),
     "malformed": (ENDPOINTS, {}),
+    "html": (ENDPOINTS, {"status": 502}),
     "expired": (("download",), {"status": 403}),
     "safety": (("submit", "result"), {"reason": None}),
     "unknown_status": (("submit", "result"), {"status": "TASK_STATUS_CANCELED"}),
@@ -38,13 +39,14 @@ FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
 }
 
 # Faults that answer instead of the normal handler (checked before auth and validation).
-REFUSING_KINDS = frozenset({"400", "429", "500", "503", "401", "403", "no_balance", "expired"})
+REFUSING_KINDS = frozenset({"400", "429", "500", "503", "401", "403", "no_balance", "expired", "html"})
 # Faults that let the normal handler run, then spoil how its answer is delivered.
 DELIVERY_KINDS = frozenset({"reset", "truncate", "malformed"})
 # Faults that change the fate of a task rather than one HTTP answer.
 TASK_KINDS = frozenset({"safety", "unknown_status", "filtered", "gone", "drift"})
 
-RESET_POINTS = ("start", "headers", "body")
+# "request": before the request was read, so nothing was created; the others after the handler ran.
+RESET_POINTS = ("request", "start", "headers", "body")
 
 
 class FaultSpecError(ValueError):

@@ -192,6 +192,14 @@ class _Handler(BaseHTTPRequestHandler):
         highway = self.server.highway
         url = urlsplit(self.path)
         endpoint = _endpoint(url.path)
+        number = highway.count_request(endpoint)
+        faults = (
+            highway.faults.matching(endpoint, number) if endpoint in ("submit", "result", "download") else []
+        )
+        if any(fault.kind == "reset" and fault.param("at") == "request" for fault in faults):
+            # The connection breaks before the request was read: the service saw nothing.
+            self._abort_connection()
+            return
         # Read the body first: on a kept-alive connection unread bytes would become the next request.
         raw_body = self._read_body()
         if raw_body is None:
@@ -200,18 +208,16 @@ class _Handler(BaseHTTPRequestHandler):
                 error_response(413, "INVALID_REQUEST_BODY", "missing, bad or too large Content-Length")
             )
             return
-        number = highway.count_request(endpoint)
         if endpoint == "download":
             highway.record_download_headers(dict(self.headers.items()))
-        faults = (
-            highway.faults.matching(endpoint, number) if endpoint in ("submit", "result", "download") else []
-        )
 
         for fault in faults:
             if fault.kind == "latency":
                 highway.pause(float(fault.param("seconds")))
         body: Any = highway.record_submit_body(raw_body) if (endpoint, method) == ("submit", "POST") else None
         response = _refusal(faults)
+        if response is None and endpoint in ("submit", "result"):
+            response = highway.admit_api_request()
         if response is None:
             response = self._handle(highway, method, endpoint, url.path, url.query, raw_body, body, faults)
         delivery = next((fault for fault in faults if fault.kind in DELIVERY_KINDS), None)

@@ -76,17 +76,24 @@ def ranged_response(data: bytes, content_type: str, range_header: str | None) ->
     return Response(200, data, content_type, headers)
 
 
+def rate_limited_response(retry_after: object | None) -> Response:
+    headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+    return error_response(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded, retry later", headers)
+
+
 def fault_response(fault: Fault) -> Response:
     """What a refusing fault (faults.REFUSING_KINDS, or a 500/503 after_create) answers."""
     kind = fault.kind
     if kind == "429":
         retry_after = fault.param("retry_after")
-        return error_response(
-            429,
-            "RATE_LIMIT_EXCEEDED",
-            "rate limit exceeded, retry later",
-            {"Retry-After": str(retry_after)},
-        )
+        # retry_after=none: a 429 without the header, as some gateways send.
+        omitted = retry_after is None or str(retry_after).lower() == "none"
+        return rate_limited_response(None if omitted else retry_after)
+    if kind == "html":
+        # A proxy's error page: the status it chose, an HTML body where JSON was expected.
+        status = int(fault.param("status"))
+        page = f"<html><head><title>{status} Bad Gateway</title></head><body><h1>{status}</h1></body></html>"
+        return Response(status, page.encode(), "text/html")
     if kind == "400":
         return error_response(400, "INVALID_REQUEST_BODY", str(fault.param("message")))
     if kind in ("500", "503"):

@@ -14,14 +14,22 @@ import random
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .faults import Fault, FaultPlan
-from .responses import HeaderDict, Response, error_response, json_response, ranged_response
+from .responses import (
+    HeaderDict,
+    Response,
+    error_response,
+    json_response,
+    ranged_response,
+    rate_limited_response,
+)
 from .task import PROCESSING, QUEUED, SUCCEED, Task
 from .validation import BASE64_FORMS, PERSON_GENERATION, RequestRejected, validate_submit
-from .video import OUTPUT_SIZES, ClipSpec, EncodingCancelled, encode_clip, encode_wav
+from .video import OUTPUT_SIZES, ClipSpec, EncodingCancelled, encode_clip, encode_wav, pad_mp4
 
 logger = logging.getLogger("localserver")
 
@@ -43,6 +51,8 @@ class HighwayService:
         ttl_as: str = "string",
         audio_entries: bool = False,
         encode_workers: int = 2,
+        requests_per_minute: int | None = None,
+        clip_bytes: int | None = None,
     ) -> None:
         if base64_form not in BASE64_FORMS:
             raise ValueError(f"base64_form must be one of {BASE64_FORMS}")
@@ -58,6 +68,11 @@ class HighwayService:
         self.ttl_as = ttl_as
         # Also list a separate WAV per clip in `audios[]` when audio is generated (spec: inferred).
         self.audio_entries = audio_entries
+        # When set, API requests (submit, result) beyond this many in any 60 s get 429, as the real
+        # service enforces; downloads come from file hosts and are not limited.
+        self.requests_per_minute = requests_per_minute
+        # When set, each clip is padded to this size with a trailing MP4 `free` box (a large download).
+        self.clip_bytes = clip_bytes
         self.faults = FaultPlan()
         self._encode_workers = encode_workers
         self._lock = threading.Lock()
@@ -71,6 +86,8 @@ class HighwayService:
         self._closing = threading.Event()
         self._executor: ThreadPoolExecutor | None = None
         self._seed_rng = random.SystemRandom()
+        self._api_request_times: deque[float] = deque()
+        self._rate_limited_count = 0
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -158,6 +175,7 @@ class HighwayService:
             tasks = {task_id: task.status_at(now)[0] for task_id, task in self._tasks.items()}
             return {
                 "submit_count": self._submit_count,
+                "rate_limited": self._rate_limited_count,
                 "requests": dict(self._request_counts),
                 "tasks": tasks,
                 "faults": self.faults.describe(),
@@ -189,6 +207,28 @@ class HighwayService:
             self._last_download_headers = masked
             if "range" in masked:
                 self._range_requests += 1
+
+    @property
+    def rate_limited_count(self) -> int:
+        """API requests answered 429 because they went over `requests_per_minute`."""
+        with self._lock:
+            return self._rate_limited_count
+
+    def admit_api_request(self) -> Response | None:
+        """None when an API request fits in `requests_per_minute` (sliding 60 s window), else its 429."""
+        limit = self.requests_per_minute
+        if limit is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            while self._api_request_times and now - self._api_request_times[0] >= 60.0:
+                self._api_request_times.popleft()
+            if len(self._api_request_times) < limit:
+                self._api_request_times.append(now)
+                return None
+            self._rate_limited_count += 1
+            wait = 60.0 - (now - self._api_request_times[0])
+        return rate_limited_response(max(1, int(wait + 0.999)))
 
     def pause(self, seconds: float) -> None:
         """A latency fault's wait; ends early when the service closes."""
@@ -288,6 +328,8 @@ class HighwayService:
                     drift=task.drift_of(index),
                 )
                 clip = encode_clip(params.image.image, params.last_image.image, spec, self._closing.is_set)
+                if self.clip_bytes is not None:
+                    clip = pad_mp4(clip, self.clip_bytes)
                 task.videos.append(clip)
                 if params.generate_audio and self.audio_entries:
                     task.audios.append(encode_wav(spec))

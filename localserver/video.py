@@ -196,3 +196,15 @@ def encode_wav(spec: ClipSpec) -> bytes:
         writer.setframerate(AUDIO_SAMPLE_RATE)
         writer.writeframes(samples.tobytes())
     return buffer.getvalue()
+
+
+def pad_mp4(clip: bytes, size: int) -> bytes:
+    """The clip followed by an MP4 `free` box, `size` bytes in all (players skip `free` boxes)."""
+    padding = size - len(clip)
+    if padding < 8:
+        return clip
+    if padding < 2**32:
+        header = padding.to_bytes(4, "big") + b"free"
+    else:  # a 64-bit box size
+        header = (1).to_bytes(4, "big") + b"free" + padding.to_bytes(8, "big")
+    return clip + header + bytes(padding - len(header))

@@ -11,7 +11,8 @@ Builds a scene with two image strips and a gap, then prints the median of severa
 - the new capture's whole main-thread part (render, write in the add-on's intermediate format,
   read the bytes, restore), cache dropped and cache warm;
 - the worker's preparation of both keyframes for the request (decode, fit, encode).
-Figures only; nothing is asserted.
+Figures only; nothing is asserted. With `--json`, `make bench` (tools/bench/run.py) reads figure #6
+from it: capture and preparation of both keyframes against two bare renders, and the body size.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--size", default="1920x1080")
     parser.add_argument("--view", default="AgX", help="the view transform (factory default: AgX)")
+    parser.add_argument("--json", action="store_true", help="also print figure #6 for tools/bench/run.py")
     parser.add_argument(
         "--formats",
         default=capture.RENDER_FILE_FORMAT,
@@ -142,10 +144,71 @@ def main() -> None:
         ]
         lines += interleaved_medians(preparations, max(3, runs // 2))
 
+        body_bytes = submitted_body_size(first.data, last.data)
+
     print(f"bpy {bpy.app.version_string}, {size[0]}x{size[1]}, view {arguments.view}, median of {runs} runs")
     bare_ms = lines[0][1]
     for label, milliseconds in lines:
         print(f"  {label:42s} {milliseconds:7.1f} ms  ({milliseconds / bare_ms:.2f}x bare)")
+    print(f"  submitted body (1080p, data URIs): {body_bytes / 1024:.0f} KiB")
+    if arguments.json:
+        timings = dict(lines)
+        whole = timings[f"new capture ({chosen}), main thread"] + timings["worker: prepare both for 1080p"]
+        capture_ms = timings[f"new capture ({chosen}), main thread"]
+        emit_keyframe_figures(whole, capture_ms, bare_ms, body_bytes, runs, f"{size[0]}x{size[1]}")
+
+
+def submitted_body_size(first: bytes, last: bytes) -> int:
+    """The JSON body a 1080p request with these keyframes sends."""
+    import json
+
+    from veo_addon.core.request import GenerationRequest, ImageInput
+
+    request = GenerationRequest(
+        image=ImageInput.from_bytes(prepare_keyframe(first, "16:9", "1080p").data),
+        last_image=ImageInput.from_bytes(
+            prepare_keyframe(last, "16:9", "1080p").data, field_name="last_image"
+        ),
+        prompt="a slow dissolve",
+        resolution="1080p",
+        duration_seconds=8,
+    )
+    return len(json.dumps(request.to_body()).encode())
+
+
+def emit_keyframe_figures(
+    whole_ms: float, capture_ms: float, bare_ms: float, body_bytes: int, runs: int, size: str
+) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
+    from common import emit, figure
+
+    command = "make bench (.venv/blender50/bin/python tools/bench_capture.py --json)"
+    note = f"{size} photo-like image strips, sequencer cache dropped for both; median of {runs} runs"
+    emit(
+        [
+            figure(
+                "#6 capture + preparation of two keyframes vs two bare renders",
+                whole_ms / bare_ms,
+                "ratio",
+                "< 1.2",
+                f"two bare renders of the same frames, same run ({bare_ms:.0f} ms; ours {whole_ms:.0f} ms)",
+                command,
+                note=note,
+            ),
+            figure(
+                "#6 the capture alone (main thread) vs two bare renders",
+                capture_ms / bare_ms,
+                "ratio",
+                "(read it)",
+                f"the same bare renders (capture {capture_ms:.0f} ms; the rest is the worker's preparation)",
+                command,
+                note=note,
+            ),
+            figure(
+                "#6 submitted body size (1080p)", body_bytes / 1024, "KiB", "(read it)", "(none)", command
+            ),
+        ]
+    )
 
 
 if __name__ == "__main__":

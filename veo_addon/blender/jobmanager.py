@@ -348,6 +348,10 @@ class JobManager:
         scene = self._scene_for(job, running)
         if scene is None:
             return  # the job belongs to a file that is not open: the journal keeps it
+        if placement.job_on_timeline(scene, job.job_id):
+            # Its file was reopened and its clip put in meanwhile (the load's pick-up ran before
+            # this pump): the worker's last events are older news, and inserting twice is wrong.
+            return
         jobstore.save_job(scene, job)
         if event.kind is EventKind.FINISHED and job.state is JobState.DOWNLOADED:
             self.insert(scene, job)  # notes the job's progress as it ends

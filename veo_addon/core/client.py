@@ -16,6 +16,8 @@ serve result files, and never appears in an error, a repr or a log line.
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import json
 import logging
 import os
@@ -42,6 +44,7 @@ from .errors import (
     missing_key_error,
 )
 from .http_errors import error_from_response
+from .job import process_alive
 from .lazy_import import lazy_module
 from .mp4 import is_mp4_file
 from .ratelimit import RateLimiter
@@ -423,18 +426,28 @@ def _content_range_start(value: str | None) -> int | None:
 
 
 def _new_partial_file(dest: Path) -> Path:
-    """Create an empty `<dest name>.<random>.part` beside `dest`, unique to this download.
+    """Create an empty `<dest name>.<pid>-<random>.part` beside `dest`, unique to this download,
+    after removing those a process that died mid-download left behind (Blender killed).
 
     Not tempfile.mkstemp: its 0600 mode would end up on the clip; this one follows the umask
     like any other file the user saves."""
+    _remove_abandoned_partials(dest)
     while True:
-        partial = dest.with_name(f"{dest.name}.{secrets.token_hex(6)}.part")
+        partial = dest.with_name(f"{dest.name}.{os.getpid()}-{secrets.token_hex(6)}.part")
         try:
             fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             continue
         os.close(fd)
         return partial
+
+
+def _remove_abandoned_partials(dest: Path) -> None:
+    for partial in dest.parent.glob(f"{glob.escape(dest.name)}.*-*.part"):
+        owner = partial.name[len(dest.name) + 1 :].split("-", 1)[0]
+        if owner.isdigit() and not process_alive(int(owner)):
+            with contextlib.suppress(OSError):  # e.g. still open on Windows: its owner lives
+                partial.unlink()
 
 
 def _is_header_safe_key(key: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from .errors import (
@@ -28,8 +29,11 @@ def _error_body(response: httpx.Response) -> tuple[str, str]:
     try:
         body = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
-        return "", text
+        text = response.text.strip()
+        if text.startswith("<"):  # a proxy's HTML error page: its title, never the markup
+            title = re.search(r"<title[^>]*>([^<]*)</title>", text, re.IGNORECASE)
+            return "", " ".join(title.group(1).split())[:200] if title else ""
+        return "", text.splitlines()[0][:200] if text else ""
     if not isinstance(body, dict):
         return "", ""
     return str(body.get("reason") or ""), str(body.get("message") or "")

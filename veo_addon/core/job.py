@@ -89,8 +89,9 @@ _TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     JobState.PROCESSING: frozenset(
         {JobState.QUEUED, JobState.PROCESSING, JobState.DOWNLOADING, JobState.FAILED, JobState.STOPPED}
     ),
+    # Back to `queued` when resumed after the process died mid-download: it polls for fresh links.
     JobState.DOWNLOADING: frozenset(
-        {JobState.DOWNLOADING, JobState.DOWNLOADED, JobState.FAILED, JobState.STOPPED}
+        {JobState.QUEUED, JobState.DOWNLOADING, JobState.DOWNLOADED, JobState.FAILED, JobState.STOPPED}
     ),
     JobState.DOWNLOADED: frozenset({JobState.DOWNLOADED, JobState.INSERTED}),
     # Back to `downloaded` when the file was reopened without the saved strips: the clip is on
