@@ -8,12 +8,13 @@ stays importable (and testable) in plain Python.
 def register() -> None:
     import bpy
 
-    from .blender import generation_properties, handlers, jobstore
+    from .blender import generation_properties, handlers, jobstore, ui
 
     for cls in _classes():
         bpy.utils.register_class(cls)
     jobstore.register_properties()
     generation_properties.register_properties()
+    ui.register()
     handlers.register()
     # bpy.data cannot be read while add-ons register at start-up; enabling the add-on in an
     # open file must still pick up that file's jobs, so look once the event loop runs.
@@ -24,13 +25,14 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .blender import generation_properties, handlers, jobmanager, jobstore
+    from .blender import generation_properties, handlers, jobmanager, jobstore, ui
 
     # Workers of a disabled add-on would poll on with nobody to apply their results; their
     # jobs stay in the journal and resume when the add-on is enabled again.
     jobmanager.manager.stop_all()
     jobmanager.unregister_pump_timer()
     handlers.unregister()
+    ui.unregister()
     generation_properties.unregister_properties()
     jobstore.unregister_properties()
     for cls in reversed(_classes()):
@@ -39,6 +41,20 @@ def unregister() -> None:
 
 def _classes() -> tuple[type, ...]:
     """Every class the add-on registers, in registration order (PropertyGroups before their users)."""
-    from .blender import generation_properties, jobstore, operators, preferences
+    from .blender import (
+        connection_check,
+        generation_properties,
+        job_actions,
+        jobstore,
+        operators,
+        preferences,
+    )
 
-    return (*preferences.classes, *jobstore.classes, *generation_properties.classes, *operators.classes)
+    return (
+        *preferences.classes,
+        *jobstore.classes,
+        *generation_properties.classes,
+        *operators.classes,
+        *job_actions.classes,
+        *connection_check.classes,
+    )
