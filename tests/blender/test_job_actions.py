@@ -12,7 +12,7 @@ import pytest
 from tests.blender.conftest import SECRET_KEY
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder
 from veo_addon.blender import connection_check, jobstore
-from veo_addon.core.job import Charge, JobState
+from veo_addon.core.job import Charge, Job, JobState
 
 GENERATE = {"left_strip": "Left", "right_strip": "Right", "prompt": "red to blue", "duration": "4", "seed": 5}
 
@@ -79,6 +79,17 @@ def test_the_job_entry_keeps_progress_eta_and_seed_as_plain_fields(veo, generate
     entry = timeline.scene.veo_jobs[0]
     assert entry.progress == 100  # the panel draws these without parsing the job's JSON
     assert entry.seed == str(generated.seed) and entry.seed
+    assert entry.resumable is False  # inserted: nothing left to fetch
+
+
+def test_a_failed_job_is_resumable_only_when_the_service_did_not_end_it(veo, timeline) -> None:  # type: ignore[no-untyped-def]
+    job = Job.new(task_id="task-1", state=JobState.FAILED, error_code="network_error")
+    jobstore.save_job(timeline.scene, job)
+    entry = timeline.scene.veo_jobs[0]
+    assert entry.resumable is True
+    job.error_code = "task_failed"  # the service's own verdict: final
+    jobstore.save_job(timeline.scene, job)
+    assert entry.resumable is False
 
 
 # -- Test Connection -----------------------------------------------------------------------------

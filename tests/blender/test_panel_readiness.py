@@ -95,12 +95,18 @@ def test_touching_strips_say_make_room(veo, timeline: TimelineBuilder) -> None: 
     )
 
 
+NO_STRIPS = "This scene has no strips yet: add two shots with a gap between them."
+
+
 def test_no_sequencer_says_add_shots(veo, scene: bpy.types.Scene) -> None:  # type: ignore[no-untyped-def]
     scene.sequence_editor_clear()
-    assert (
-        readiness(bpy.context).reason
-        == "This scene has no strips yet: add two shots with a gap between them."
-    )
+    assert readiness(bpy.context).reason == NO_STRIPS
+
+
+def test_an_empty_sequencer_says_add_shots(veo, scene: bpy.types.Scene) -> None:  # type: ignore[no-untyped-def]
+    # Opening a Sequencer editor creates the scene's (empty) sequence editor.
+    assert scene.sequence_editor is not None
+    assert readiness(bpy.context).reason == NO_STRIPS
 
 
 def test_offline_says_online_access_is_off(

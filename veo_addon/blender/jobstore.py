@@ -26,6 +26,7 @@ class VeoJobEntry(bpy.types.PropertyGroup):
     eta: bpy.props.IntProperty(name="ETA", default=-1)  # type: ignore[valid-type]
     # A string: the service's seeds go up to 2**32 - 1, past an IntProperty's C int.
     seed: bpy.props.StringProperty(name="Seed")  # type: ignore[valid-type]
+    resumable: bpy.props.BoolProperty(name="Resumable")  # type: ignore[valid-type]
 
 
 def _entries(scene: bpy.types.Scene) -> Any:
@@ -51,6 +52,7 @@ def save_job(scene: bpy.types.Scene, job: Job) -> None:
     entry.progress = -1 if job.progress_percent is None else int(job.progress_percent)
     entry.eta = -1 if job.eta_seconds is None else int(job.eta_seconds)
     entry.seed = "" if job.seed is None else str(job.seed)
+    entry.resumable = job.can_resume
     entry.data = json.dumps(job.to_dict(), sort_keys=True)
 
 

@@ -116,12 +116,12 @@ class VEO_PT_jobs(bpy.types.Panel):
         stop.enabled = running
         _job_button(stop, "veo.stop_job", entry, text="Stop", icon="PAUSE")
         resume = grid.row(align=True)
-        resume.enabled = not running and bool(entry.task_id) and entry.state not in ("inserted", "downloaded")
+        resume.enabled = not running and entry.resumable
         _job_button(resume, "veo.resume_jobs", entry, text="Resume", icon="PLAY")
         insert = grid.row(align=True)
-        insert.enabled = not running and entry.state in ("downloaded", "inserted")
-        text = "Re-insert" if entry.state == "inserted" else "Insert"
-        _job_button(insert, "veo.resume_jobs", entry, text=text, icon="IMPORT")
+        # A downloaded clip waiting for its gap (after a reopen, or when inserting failed).
+        insert.enabled = not running and entry.state == "downloaded"
+        _job_button(insert, "veo.resume_jobs", entry, text="Insert Clip", icon="IMPORT")
         retry = grid.row(align=True)
         retry.enabled = not running
         retry.operator_context = "INVOKE_DEFAULT"  # the confirmation that says it pays again

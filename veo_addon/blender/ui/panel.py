@@ -40,7 +40,7 @@ class VEO_PT_transition(bpy.types.Panel):
             column.label(text=f"Asks for a {state.duration_seconds} s clip")
             wrapped_label(column, context, state.fit_line)
             if state.estimate is not None:
-                wrapped_label(layout, context, f"Estimate: {state.estimate.cost.label()}", icon="FUND")
+                wrapped_label(layout, context, f"Estimate: {state.estimate.cost.label()}")
         row = layout.row()
         row.scale_y = 1.6
         row.enabled = state.transition is not None

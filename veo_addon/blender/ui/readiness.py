@@ -12,7 +12,7 @@ from typing import Any
 
 from ...core.errors import VeoError, missing_key_error
 from ...core.timing import FitMode, clip_frame_count, plan_fit
-from .. import gaps
+from .. import compat, gaps
 from ..cost_report import Estimate, estimate_request
 from ..gaps import Transition
 from ..generation_properties import scene_request
@@ -61,7 +61,8 @@ def readiness(context: Any) -> Readiness:
     scene = getattr(context, "scene", None)
     if scene is None:
         return Readiness(reason="There is no scene here.")
-    if scene.sequence_editor is None:
+    # Opening a Sequencer gives the scene an empty sequence editor: no strips is what counts.
+    if scene.sequence_editor is None or not compat.top_level_strips(scene):
         return Readiness(reason=NO_SEQUENCER)
     try:
         settings = service_settings(context)
