@@ -12,7 +12,8 @@ _CHARACTER_WIDTH = 7.0
 def wrapped_label(layout: Any, context: Any, text: str, icon: str = "NONE") -> None:
     """`text` as labels no wider than the region (the first line carries the icon)."""
     region = context.region
-    scale = context.preferences.system.ui_scale if context.preferences else 1.0
+    # ui_scale reads 0 without a window (background mode).
+    scale = (context.preferences.system.ui_scale if context.preferences else 0.0) or 1.0
     width = region.width if region is not None else 300
     characters = max(20, int((width - 40) / (_CHARACTER_WIDTH * scale)))
     column = layout.column(align=True)
