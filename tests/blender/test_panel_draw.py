@@ -44,11 +44,11 @@ class CheckedLayout:
         object.__setattr__(self, "calls", [] if calls is None else calls)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        assert name in bpy.types.UILayout.bl_rna.properties.keys(), f"UILayout has no {name!r}"
+        assert name in bpy.types.UILayout.bl_rna.properties, f"UILayout has no {name!r}"
         object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str) -> Any:
-        assert name in UILAYOUT.keys(), f"UILayout has no function {name!r} here"
+        assert name in UILAYOUT, f"UILayout has no function {name!r} here"
         parameters = UILAYOUT[name].parameters
 
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -58,7 +58,7 @@ class CheckedLayout:
                 assert kwargs["icon"] in ICONS, f"no icon {kwargs['icon']!r} in {bpy.app.version_string}"
             self.calls.append((name, {**kwargs, "args": args}))
             if name in ("prop", "template_list") and args and hasattr(args[0], "bl_rna"):
-                assert args[1] in args[0].bl_rna.properties.keys(), f"no property {args[1]!r}"
+                assert args[1] in args[0].bl_rna.properties, f"no property {args[1]!r}"
             if name == "template_list":
                 assert args[0] in dir(bpy.types), f"UIList {args[0]} is not registered"
             if name == "menu":
