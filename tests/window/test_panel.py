@@ -82,6 +82,7 @@ def test_panel_hotkey_and_job_list_in_a_real_window(tmp_path: Path) -> None:
     result = json.loads(result_path.read_text())
     seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
     print(f"window run: {wall:.1f} s wall, scenario {result.get('seconds')} s after the first timer")
+    print(f"slowest draw() per panel, ms: {result.get('slowest_draw_ms')}")
 
     assert completed.returncode == 0, f"Blender did not exit cleanly (139 is a segfault): {seen}"
     assert not result["errors"] and result.get("done"), seen

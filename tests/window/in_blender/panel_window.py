@@ -53,7 +53,14 @@ def count_draws(module_name: str, class_name: str) -> None:
 
     def counted(self, context):
         draws[class_name] += 1
-        return original(self, context)
+        started = time.perf_counter()
+        try:
+            return original(self, context)
+        finally:
+            slowest = result.setdefault("slowest_draw_ms", {})
+            slowest[class_name] = round(
+                max(slowest.get(class_name, 0.0), (time.perf_counter() - started) * 1000), 2
+            )
 
     cls.draw = counted
 
