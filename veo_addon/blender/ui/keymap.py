@@ -1,9 +1,10 @@
 """The hotkey: Ctrl+Shift+G over the Sequencer runs Generate Transition.
 
-Ctrl+Shift+G is unbound in the Sequencer's keymaps (Sequencer, SequencerCommon) and in the
-keymaps active over it (Window, Screen, Frames, View2D, Markers, ...) in Blender 4.2, 4.3 and
-5.0's default keyconfig; G for "generate", beside Ctrl+G (make meta strip). The item lives in
-the add-on keyconfig, so users can change it in Preferences > Keymap, and it goes on unregister.
+Ctrl+Shift+G is unbound in every keymap of the Sequencer editor and in those active over it
+(Window, Screen, Frames, View2D, Markers, ...) in the default keyconfig of Blender 4.2, 4.3 and
+5.0 (tests/blender/test_hotkey_free.py, and the window test for 4.3); G for "generate", beside
+Ctrl+G (make meta strip) and Shift+G (select grouped). The item lives in the add-on keyconfig,
+so users can change it in Preferences > Keymap, and it goes on unregister.
 """
 
 from __future__ import annotations
