@@ -8,12 +8,13 @@ stays importable (and testable) in plain Python.
 def register() -> None:
     import bpy
 
-    from .blender import generation_properties, handlers, jobstore, modal_wait
+    from .blender import generation_properties, handlers, jobstore, modal_wait, ui
 
     for cls in _classes():
         bpy.utils.register_class(cls)
     jobstore.register_properties()
     generation_properties.register_properties()
+    ui.register()
     handlers.register()
     modal_wait.register()
     # bpy.data cannot be read while add-ons register at start-up; enabling the add-on in an
@@ -25,7 +26,7 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .blender import generation_properties, handlers, jobmanager, jobstore, modal_wait
+    from .blender import generation_properties, handlers, jobmanager, jobstore, modal_wait, ui
 
     # A waiting operator's timer would outlive its unregistered class.
     modal_wait.unregister()
@@ -34,6 +35,7 @@ def unregister() -> None:
     jobmanager.manager.stop_all()
     jobmanager.unregister_pump_timer()
     handlers.unregister()
+    ui.unregister()
     generation_properties.unregister_properties()
     jobstore.unregister_properties()
     for cls in reversed(_classes()):
@@ -42,7 +44,15 @@ def unregister() -> None:
 
 def _classes() -> tuple[type, ...]:
     """Every class the add-on registers, in registration order (PropertyGroups before their users)."""
-    from .blender import generation_properties, jobstore, operators, preferences, take_operators
+    from .blender import (
+        connection_check,
+        generation_properties,
+        job_actions,
+        jobstore,
+        operators,
+        preferences,
+        take_operators,
+    )
 
     return (
         *preferences.classes,
@@ -50,4 +60,6 @@ def _classes() -> tuple[type, ...]:
         *generation_properties.classes,
         *operators.classes,
         *take_operators.classes,
+        *job_actions.classes,
+        *connection_check.classes,
     )

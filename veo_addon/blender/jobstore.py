@@ -21,6 +21,12 @@ class VeoJobEntry(bpy.types.PropertyGroup):
     state: bpy.props.StringProperty(name="State")  # type: ignore[valid-type]
     message: bpy.props.StringProperty(name="Message")  # type: ignore[valid-type]
     data: bpy.props.StringProperty(name="Job Data", description="The whole job, as JSON")  # type: ignore[valid-type]
+    # Plain copies for the job list, so drawing it never parses `data`; -1 / "" = not known.
+    progress: bpy.props.IntProperty(name="Progress", default=-1)  # type: ignore[valid-type]
+    eta: bpy.props.IntProperty(name="ETA", default=-1)  # type: ignore[valid-type]
+    # A string: the service's seeds go up to 2**32 - 1, past an IntProperty's C int.
+    seed: bpy.props.StringProperty(name="Seed")  # type: ignore[valid-type]
+    resumable: bpy.props.BoolProperty(name="Resumable")  # type: ignore[valid-type]
 
 
 def _entries(scene: bpy.types.Scene) -> Any:
@@ -43,6 +49,10 @@ def save_job(scene: bpy.types.Scene, job: Job) -> None:
     entry.task_id = job.task_id or ""
     entry.state = job.state.value
     entry.message = job.message
+    entry.progress = -1 if job.progress_percent is None else int(job.progress_percent)
+    entry.eta = -1 if job.eta_seconds is None else int(job.eta_seconds)
+    entry.seed = "" if job.seed is None else str(job.seed)
+    entry.resumable = job.can_resume
     entry.data = json.dumps(job.to_dict(), sort_keys=True)
 
 

@@ -142,14 +142,21 @@ class VeoPreferences(bpy.types.AddonPreferences):
     )
 
     def draw(self, context: bpy.types.Context) -> None:
+        from .connection_check import draw_test_connection  # it imports this module
+
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self, "api_key")
         if not self.api_key and os.environ.get(API_KEY_ENV):
             layout.label(text=f"Using the key from {API_KEY_ENV}", icon="INFO")
         layout.prop(self, "base_url")
+        draw_test_connection(layout)
         layout.prop(self, "base64_form")
         layout.prop(self, "requests_per_minute")
+        # Added by the modal operator's part; drawn when present.
+        for name in ("concurrency", "confirm_above"):
+            if hasattr(self, name):
+                layout.prop(self, name)
         layout.prop(self, "clips_folder")
         column = layout.column(heading="Estimate at List Price")
         column.prop(self, "rate_with_audio")
