@@ -175,7 +175,7 @@ def hotkey_items() -> list:
 def press_hotkey():
     """Ctrl+Shift+G over the timeline, the scene's prompt empty: nothing can be paid for."""
     bpy.context.scene.veo_request.prompt = ""
-    operator = importlib.import_module(MODULE + ".blender.operators").VEO_OT_generate_transition
+    operator = importlib.import_module(MODULE + ".blender.generate_operators").VEO_OT_generate_transition
     calls = []
     # Blender passes as many arguments as the function declares: the wrappers spell them out.
     if hasattr(operator, "invoke"):
