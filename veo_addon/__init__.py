@@ -8,9 +8,9 @@ stays importable (and testable) in plain Python.
 def register() -> None:
     import bpy
 
-    from .blender import handlers, jobstore, operators, preferences
+    from .blender import handlers, insert_job_operator, jobstore, operators, preferences
 
-    for cls in (*preferences.classes, *jobstore.classes, *operators.classes):
+    for cls in (*preferences.classes, *jobstore.classes, *operators.classes, *insert_job_operator.classes):
         bpy.utils.register_class(cls)
     jobstore.register_properties()
     handlers.register()
@@ -23,7 +23,7 @@ def register() -> None:
 def unregister() -> None:
     import bpy
 
-    from .blender import handlers, jobmanager, jobstore, operators, preferences
+    from .blender import handlers, insert_job_operator, jobmanager, jobstore, operators, preferences
 
     # Workers of a disabled add-on would poll on with nobody to apply their results; their
     # jobs stay in the journal and resume when the add-on is enabled again.
@@ -31,5 +31,7 @@ def unregister() -> None:
     jobmanager.unregister_pump_timer()
     handlers.unregister()
     jobstore.unregister_properties()
-    for cls in reversed((*preferences.classes, *jobstore.classes, *operators.classes)):
+    for cls in reversed(
+        (*preferences.classes, *jobstore.classes, *operators.classes, *insert_job_operator.classes)
+    ):
         bpy.utils.unregister_class(cls)

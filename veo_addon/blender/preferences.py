@@ -95,6 +95,15 @@ class VeoPreferences(bpy.types.AddonPreferences):
         soft_max=8.0,
     )
 
+    placeholder: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Placeholder While Generating",
+        description=(
+            "Hold the gap with a crossfade of the two keyframes while Veo works; the clip replaces "
+            "it wherever you move it. Deleting it means: do not insert the clip"
+        ),
+        default=True,
+    )
+
     def draw(self, context: bpy.types.Context) -> None:
         layout = self.layout
         layout.use_property_split = True
@@ -111,6 +120,7 @@ class VeoPreferences(bpy.types.AddonPreferences):
         column = layout.column(heading="Gaps")
         column.prop(self, "min_gap_seconds")
         column.prop(self, "max_stretch")
+        layout.prop(self, "placeholder")
 
 
 @dataclass(frozen=True)
@@ -124,6 +134,7 @@ class ServiceSettings:
     rate_with_audio: float
     rate_without_audio: float
     gap_limits: GapLimits = field(default_factory=GapLimits)
+    placeholder: bool = True  # reserve the gap with a placeholder strip when a job starts
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
@@ -166,6 +177,7 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         rate_with_audio=prefs.rate_with_audio if prefs else DEFAULT_RATE_WITH_AUDIO,
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
         gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
+        placeholder=bool(prefs.placeholder) if prefs else True,
     )
 
 
