@@ -9,11 +9,13 @@ its name: the name shows the job's state ("Veo 40 % (1a2b3c)") and changes as th
 What the placeholder's absence means:
 - the job records no placeholder (`PLACEHOLDER` missing from `Job.placement`): started with
   the preference off, or strips that touched ("make room": the gap does not exist yet);
-- the file's job list holds the job but the strip is gone: the editor deleted it, which means
-  "do not insert" (`PlaceholderDeleted`), until the clip is inserted from the job list;
-- the file's job list does not hold the job (undone past the start, or a file saved before
-  the start and reopened after a crash): the file never showed the deletion, so the
-  placeholder is made again at its recorded spot (`restore`).
+- the scene records that it held the placeholder (`PROP_HELD`) but the strip is gone: the
+  editor deleted it, which means "do not insert" (`PlaceholderDeleted`), until the clip is
+  inserted from the job list;
+- the scene has no such record (undone past the start, a file saved before the start and
+  reopened after a crash, or a job adopted into another file): nobody deleted it. While the
+  job's clip may still come, it is made again at its recorded spot (`restore`, when the file's
+  job list gains the job); at insertion the clip goes to the recorded frames.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 PROP_PLACEHOLDER = "veo_placeholder"
 PROP_REASON = "veo_reason"  # why a failed or stopped job's clip will not come
+# On the scene: the jobs whose placeholder this file has held (saved and undone with it).
+PROP_HELD = "veo_placeholder_jobs"
 
 # Keys in Job.placement.
 PLACEHOLDER = "placeholder"  # the name the placeholder was given when the job started
@@ -137,6 +141,7 @@ def _build(scene: bpy.types.Scene, job: Job, spot: Spot) -> Any:
         compat.set_visible_duration(meta, length)
         meta[PROP_PLACEHOLDER] = True
         meta[PROP_JOB_ID] = job.job_id
+        _record_held(scene, job.job_id)
     except BaseException:
         collection.remove(meta)
         raise
@@ -144,6 +149,18 @@ def _build(scene: bpy.types.Scene, job: Job, spot: Spot) -> Any:
     if waiting:
         _waiting_for_pictures[job.job_id] = waiting
     return meta
+
+
+def _record_held(scene: bpy.types.Scene, job_id: str) -> None:
+    owner: Any = scene  # custom properties: not in the stubs
+    if PROP_HELD not in owner:
+        owner[PROP_HELD] = {}
+    owner[PROP_HELD][job_id] = 1
+
+
+def _held_here(scene: bpy.types.Scene, job_id: str) -> bool:
+    owner: Any = scene
+    return job_id in owner.get(PROP_HELD, {})
 
 
 def _picture(inner: Any, name: str, path: str, channel: int, start: int, length: int) -> Any:
@@ -199,14 +216,15 @@ def show_state(scene: bpy.types.Scene, job: Job) -> None:
 
 def claim(scene: bpy.types.Scene, job: Job) -> Spot | None:
     """Take the placeholder off the timeline for the clip; where it was. None when the job has
-    no placeholder to replace (never had one, or the editor asked for the clip after deleting it).
+    no placeholder to replace (never had one, this file never held it, or the editor asked for
+    the clip after deleting it).
 
     Raises PlaceholderDeleted when the editor deleted it: the clip is not inserted."""
     if PLACEHOLDER not in job.placement:
         return None
     strip = find(scene, job.job_id)
     if strip is None:
-        if job.placement.get(INSERT_ANYWAY):
+        if job.placement.get(INSERT_ANYWAY) or not _held_here(scene, job.job_id):
             return None
         raise PlaceholderDeleted(
             "its placeholder was deleted from the timeline, so the clip was not inserted; "
