@@ -4,17 +4,19 @@ Run with the bpy wheel's Python from the repository root:
 
     .venv/blender50/bin/python tools/bench_placeholder.py [--runs 21] [--size 1920x1080] [--strips 0]
 
-Captures the two keyframes of a photo-like edit once, then prints the median of several runs of
-`placeholder.reserve` (start the two picture writers, build the META strip with its two image
-strips and the crossfade) and of the next pump's pick-up of the written pictures. `--strips`
-adds that many other strips to the timeline (finding a job's placeholder walks the top-level
-strips). The PNG encoding itself runs in threads: its time is printed for comparison only.
-Figures only; nothing is asserted.
+Captures the two keyframes of a photo-like edit once, then prints the median of several runs,
+taking turns, of the job manager's whole `start` with the placeholder on and off (the difference
+is what the placeholder costs there: the META strip with its two image strips and crossfade, and
+starting the threads that write its pictures), of `placeholder.reserve` alone, and of the next
+pump's pick-up of the written pictures. Each started job's worker fails at once (the service
+address is closed), as in both arms alike. `--strips` adds other strips to the timeline.
+The PNG encoding runs in threads: its time is printed for comparison only. Figures only.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -27,13 +29,19 @@ import bpy
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_capture import build_scene  # noqa: E402
+from bench_capture import build_scene
 
-from veo_addon.blender import compat, placeholder, placeholder_images  # noqa: E402
-from veo_addon.blender.generation import plan_generation  # noqa: E402
-from veo_addon.blender.generation_options import GenerationOptions  # noqa: E402
-from veo_addon.blender.preferences import service_settings  # noqa: E402
-from veo_addon.core.job import Job  # noqa: E402
+import veo_addon
+from veo_addon.blender import compat, placeholder, placeholder_images
+from veo_addon.blender.generation import plan_generation
+from veo_addon.blender.generation_options import GenerationOptions
+from veo_addon.blender.jobmanager import manager
+from veo_addon.blender.preferences import service_settings
+from veo_addon.core.job import Job
+
+
+def median_ms(times: list[float]) -> str:
+    return f"{statistics.median(times) * 1000:7.2f} ms  (max {max(times) * 1000:.2f})"
 
 
 def main() -> None:
@@ -48,33 +56,56 @@ def main() -> None:
             VEO_API_KEY="bench", VEO_BASE_URL="http://127.0.0.1:9", VEO_USER_DIR=str(Path(folder) / "user")
         )
         scene, transition = build_scene(Path(folder), size, "Standard")
+        veo_addon.register()
         strips = compat.strip_collection(scene.sequence_editor)
         for index in range(arguments.strips):
-            extra = strips.new_effect(name=f"extra {index}", type="COLOR", channel=2 + index % 20, frame_start=200 + index * 3, **(
-                {"length": 2} if "length" in strips.bl_rna.functions["new_effect"].parameters else {"frame_end": 202 + index * 3}
-            ))
-            extra.color = (0.2, 0.2, 0.2)
-        plan = plan_generation(scene, transition, GenerationOptions(prompt="bench"), service_settings())
-        reserve_times, pick_up_times, encode_times = [], [], []
+            compat.new_effect(
+                strips,
+                name=f"extra {index}",
+                effect_type="COLOR",
+                channel=2 + index % 20,
+                frame_start=200 + index * 3,
+                length=2,
+            )
+        settings = service_settings()
+        plan = plan_generation(scene, transition, GenerationOptions(prompt="bench"), settings)
+        times: dict[str, list[float]] = {
+            "main thread: JobManager.start, placeholder off": [],
+            "main thread: JobManager.start, placeholder on": [],
+            "main thread: placeholder.reserve alone": [],
+            "main thread: pick-up on the next pump": [],
+            "threads: both PNGs written (not main thread)": [],
+        }
+        labels = list(times)
         for _ in range(arguments.runs):
-            job = Job.new(scene_name=scene.name, frame_start=transition.gap.start, frame_end=transition.gap.end)
+            for enabled in (False, True):
+                started = time.perf_counter()
+                job = manager.start(
+                    dataclasses.replace(plan, settings=dataclasses.replace(settings, placeholder=enabled))
+                )
+                times[labels[int(enabled)]].append(time.perf_counter() - started)
+                manager.wait_for([job.job_id], poll_seconds=0.01)
+                placeholder_images.wait_until_written()
+                placeholder.remove(scene, job.job_id)
+            gap = transition.gap
+            job = Job.new(scene_name=scene.name, frame_start=gap.start, frame_end=gap.end)
             started = time.perf_counter()
             placeholder.reserve(scene, job, plan)
-            reserve_times.append(time.perf_counter() - started)
+            times[labels[2]].append(time.perf_counter() - started)
             started = time.perf_counter()
             placeholder_images.wait_until_written()
-            encode_times.append(time.perf_counter() - started)
+            times[labels[4]].append(time.perf_counter() - started)
             started = time.perf_counter()
             placeholder.pick_up_pictures()
-            pick_up_times.append(time.perf_counter() - started)
+            times[labels[3]].append(time.perf_counter() - started)
             placeholder.remove(scene, job.job_id)
-    print(f"bpy {bpy.app.version_string}, {size[0]}x{size[1]}, {arguments.strips} other strips, median of {arguments.runs} runs")
-    for label, times in (
-        ("main thread: reserve at start", reserve_times),
-        ("main thread: pick-up on the next pump", pick_up_times),
-        ("threads: both PNGs written (not main thread)", encode_times),
-    ):
-        print(f"  {label:46s} {statistics.median(times) * 1000:7.2f} ms  (max {max(times) * 1000:.2f})")
+        veo_addon.unregister()
+    print(
+        f"bpy {bpy.app.version_string}, {size[0]}x{size[1]}, {arguments.strips} other strips, "
+        f"median of {arguments.runs} runs"
+    )
+    for label, measured in times.items():
+        print(f"  {label:50s} {median_ms(measured)}")
 
 
 if __name__ == "__main__":

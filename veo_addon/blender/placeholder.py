@@ -104,14 +104,16 @@ def reserve(scene: bpy.types.Scene, job: Job, plan: GenerationPlan) -> bool:
         return False
     gap = transition.gap
     spot = Spot(gap.start, gap.end, gap_clip_channel(scene, transition))
-    pictures = [
-        placeholder_images.write_in_background(plan.clips_folder, job.job_id, side, captured.data)
-        for side, captured in (("first", plan.first), ("last", plan.last))
-    ]
+    sides = (("first", plan.first.data), ("last", plan.last.data))
     job.placement[PLACEHOLDER_SPOT] = [spot.start, spot.end, spot.channel]
-    job.placement[PLACEHOLDER_IMAGES] = [str(path) if path else "" for path in pictures]
+    job.placement[PLACEHOLDER_IMAGES] = [
+        str(placeholder_images.image_path(plan.clips_folder, job.job_id, side)) if data is not None else ""
+        for side, data in sides
+    ]
+    # The strip first: an image strip made for a file already on disk decodes it (~70 ms at 1080p).
     strip = _build(scene, job, spot)
     job.placement[PLACEHOLDER] = strip.name
+    placeholder_images.write_in_background(plan.clips_folder, job.job_id, dict(sides))
     return True
 
 

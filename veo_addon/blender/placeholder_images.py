@@ -18,6 +18,8 @@ from ..core.worker_imports import import_worker_modules
 
 log = logging.getLogger(__name__)
 
+PREVIEW_SIDE = 960  # longest side of a placeholder picture, at most (pixels)
+
 _lock = threading.Lock()
 _writing: dict[Path, threading.Thread] = {}
 
@@ -26,21 +28,26 @@ def image_path(folder: Path, job_id: str, side: str) -> Path:
     return folder / f"veo_{job_id[:8]}_{side}_placeholder.png"
 
 
-def write_in_background(folder: Path, job_id: str, side: str, data: bytes | None) -> Path | None:
-    """Start writing `data` (any image Pillow reads) as PNG; returns the path it will have.
+def write_in_background(folder: Path, job_id: str, pictures: dict[str, bytes | None]) -> None:
+    """Start writing each side's picture (any image Pillow reads) as PNG at `image_path`.
 
-    None when there is no picture to write (a URL keyframe)."""
-    if data is None:
-        return None
+    One thread for both: starting a second while the first decodes would wait for the GIL.
+    Start it after the strips that show the files exist: an image strip made for a file
+    already on disk decodes it on the main thread."""
+    todo = [(data, image_path(folder, job_id, side)) for side, data in pictures.items() if data is not None]
+    if not todo:
+        return
     import_worker_modules()  # a thread importing while the main thread renders can crash Blender
-    path = image_path(folder, job_id, side)
-    thread = threading.Thread(
-        target=_write_png, args=(data, path), name=f"veo-placeholder-{side}", daemon=True
-    )
+    thread = threading.Thread(target=_write_all, args=(todo,), name="veo-placeholder", daemon=True)
     with _lock:
-        _writing[path] = thread
+        for _, path in todo:
+            _writing[path] = thread
     thread.start()
-    return path
+
+
+def _write_all(todo: list[tuple[bytes, Path]]) -> None:
+    for data, path in todo:
+        _write_png(data, path)
 
 
 def _write_png(data: bytes, path: Path) -> None:
@@ -51,7 +58,11 @@ def _write_png(data: bytes, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with Image.open(io.BytesIO(data)) as image:
             picture = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-        # Speed over size: the file is a stand-in, gone from the timeline once the clip lands.
+        # A stand-in, scaled up to the output (FIT) and gone once the clip lands: a smaller
+        # picture, quickly compressed, holds the GIL (and so Blender's Python) for less time.
+        factor = -(-max(picture.size) // PREVIEW_SIDE)
+        if factor > 1:
+            picture = picture.reduce(factor)
         picture.save(partial, format="PNG", compress_level=1)
         os.replace(partial, path)
     except Exception as error:  # the placeholder then shows nothing there; the job is unaffected
