@@ -62,6 +62,7 @@ def test_the_placeholder_holds_the_gap_from_the_start_until_the_clip_replaces_it
     assert frames(held) == (51, 101) and held.channel == 1 and held.type == "META"
     assert held["veo_job_id"] == job.job_id and held.name.startswith("Veo ⋯")
     assert jobs_in_scene()[0].placement[placeholder.PLACEHOLDER] == held.name
+    assert not held.select  # the editor's selection (how a gap is chosen) stays the shots
     assert movie_strips(timeline.scene) == []
     # While the task runs its name follows the job's progress.
     pump_until(lambda: "%" in placeholders(timeline.scene)[0].name)

@@ -143,6 +143,9 @@ def _build(scene: bpy.types.Scene, job: Job, spot: Spot) -> Any:
         compat.set_visible_duration(meta, length)
         meta[PROP_PLACEHOLDER] = True
         meta[PROP_JOB_ID] = job.job_id
+        # New strips come selected: the placeholder must not join the editor's selection
+        # (a selected pair of shots is how a gap is chosen).
+        meta.select = False
         _record_held(scene, job.job_id)
     except BaseException:
         collection.remove(meta)
