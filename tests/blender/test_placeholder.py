@@ -4,6 +4,7 @@ place (wherever the editor moved it) exactly once; deleting it means "do not ins
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -77,12 +78,17 @@ def test_the_placeholder_holds_the_gap_from_the_start_until_the_clip_replaces_it
 
 
 def test_the_placeholder_plays_a_crossfade_of_the_keyframes(  # type: ignore[no-untyped-def]
-    veo, timeline: TimelineBuilder, tmp_path: Path
+    veo, timeline: TimelineBuilder, tmp_path: Path, monkeypatch
 ) -> None:
     veo.gen_seconds = 30  # the clip stays away while the gap is rendered
     two_shots(timeline)
     save(tmp_path / "edit.blend")
+    written = threading.Event()
+    write_png = placeholder_images._write_png
+    monkeypatch.setattr(placeholder_images, "_write_png", lambda *args: (written.wait(10), write_png(*args)))
     start_job(timeline.scene)
+    render_frame(timeline.scene, 75)  # drawn before its pictures are on disk (the UI draws at once)
+    written.set()
     placeholder_images.wait_until_written()
     manager.pump()  # the placeholder reads its pictures now that they are on disk
 
