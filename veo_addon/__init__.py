@@ -47,6 +47,7 @@ def _classes() -> tuple[type, ...]:
     from .blender import (
         connection_check,
         generation_properties,
+        insert_job_operator,
         job_actions,
         jobstore,
         operators,
@@ -62,4 +63,5 @@ def _classes() -> tuple[type, ...]:
         *take_operators.classes,
         *job_actions.classes,
         *connection_check.classes,
+        *insert_job_operator.classes,
     )

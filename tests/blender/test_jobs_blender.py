@@ -3,6 +3,7 @@ background path, save/reload, stop/resume/forget, reuse, faults, and the key kep
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -13,7 +14,7 @@ import pytest
 
 from tests.blender.conftest import SECRET_KEY
 from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, timeline_snapshot
-from veo_addon.blender import compat, jobstore
+from veo_addon.blender import compat, jobstore, placeholder
 from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
@@ -51,8 +52,9 @@ def start_job(scene: bpy.types.Scene, **overrides: object) -> Job:
 
 
 def start_job_with_lines(scene: bpy.types.Scene, **overrides: object) -> tuple[Job, list[str]]:
+    settings = dataclasses.replace(service_settings(), placeholder=bool(overrides.pop("placeholder", True)))
     options = GenerationOptions(prompt=GENERATE["prompt"], duration="4", seed=42, **overrides)  # type: ignore[arg-type]
-    plan = plan_generation(scene, choose_transition(scene, "Left", "Right"), options, service_settings())
+    plan = plan_generation(scene, choose_transition(scene, "Left", "Right"), options, settings)
     return manager.start(plan), list(plan.warnings)
 
 
@@ -353,7 +355,8 @@ def test_a_clip_whose_gap_moved_goes_to_its_recorded_frames(
     veo.gen_seconds = 2
     two_shots(timeline)
     save(tmp_path / "edit.blend")
-    job = start_job(timeline.scene)
+    # Without a placeholder: with one, the clip goes where the placeholder is (test_placeholder.py).
+    job = start_job(timeline.scene, placeholder=False)
     wait_for_task_id(job.job_id)
     timeline.strips["Right"].frame_start += 20  # the editor keeps working meanwhile
 
@@ -451,6 +454,10 @@ def test_each_fault_ends_in_a_clear_state_with_the_timeline_unchanged(  # type: 
     assert job.state is state, job.message
     assert words.lower() in job.message.lower() and words.lower() in str(caught.value).lower()
     assert "\n" not in job.message
+    # The job's placeholder stays, saying why no clip comes; nothing else on the timeline changed.
+    marker = placeholder.find(timeline.scene, job.job_id)
+    assert marker is not None and marker[placeholder.PROP_REASON] == job.message
+    placeholder.remove(timeline.scene, job.job_id)
     assert timeline_snapshot(timeline.scene) == before
     assert temp_leftovers(tmp_path) == []
     assert veo.submit_count <= 1

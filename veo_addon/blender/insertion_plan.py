@@ -35,6 +35,7 @@ class InsertionPlan:
     lowest_channel: int
     channels_needed: int
     made_room: int  # frames the strips after the cut will move right (0 for a gap)
+    clip_channel: int  # where the live take's clip goes (and the placeholder, until it lands)
     sound_left_out: bool  # asked for, but the retimed picture would leave it out of sync
     playback_rate: float  # clip seconds per scene second (1.0: real time)
 
@@ -73,12 +74,20 @@ def plan_insertion(
     needed = channels.channels_needed([plan] * sample_count, [with_sound] * sample_count)
     allocator = channels.ChannelAllocator(scene, start, end, transition.left_channel, moving)
     channels.check_channels(allocator, needed)
+    clip_channel = channels.ChannelAllocator(scene, start, end, transition.left_channel, moving).take()
     return InsertionPlan(
         start=start,
         end=end,
         lowest_channel=transition.left_channel,
         channels_needed=needed,
         made_room=room,
+        clip_channel=clip_channel,
         sound_left_out=generate_audio and not with_sound,
         playback_rate=plan.playback_rate,
     )
+
+
+def gap_clip_channel(scene: bpy.types.Scene, transition: Transition) -> int:
+    """The channel the clip of a gap (not "make room") takes: the one `plan_insertion` checked."""
+    gap = transition.gap
+    return channels.ChannelAllocator(scene, gap.start, gap.end, transition.left_channel, set()).take()

@@ -28,7 +28,7 @@ from ..core.request import GenerationRequest
 from ..core.runner import JobRunner, recover_interrupted
 from ..core.runner_base import EventKind, JobEvent
 from ..core.worker_imports import import_worker_modules
-from . import finishing, jobstore, journal_sync, placement, shared_task
+from . import finishing, jobstore, journal_sync, placeholder, placement, shared_task
 from .clips_folder import clips_folder_for
 from .cost_report import Estimate
 from .generation import GenerationPlan
@@ -146,7 +146,10 @@ class JobManager:
             self._queue.append(_Queued(job, plan, self._file_generation))
         scene = bpy.data.scenes.get(plan.scene_name)
         if scene is not None:
+            reserved = plan.settings.placeholder and self._reserve_gap(scene, job, plan)
             jobstore.save_job(scene, job)
+            if reserved and not bpy.app.background:
+                push_undo_step("Reserve Veo Transition")
         if queued:
             self._note(job)
         else:
@@ -196,6 +199,16 @@ class JobManager:
     def _note(self, job: Job) -> None:
         pending = job.job_id in self._running or any(w.job.job_id == job.job_id for w in self._queue)
         self._progress[job.job_id] = JobProgress.of(job, pending=pending)
+
+    def _reserve_gap(self, scene: bpy.types.Scene, job: Job, plan: GenerationPlan) -> bool:
+        """The placeholder, recorded on the job before any worker copies it; a placeholder that
+        cannot be made must not stop a job already checked and captured."""
+        try:
+            return placeholder.reserve(scene, job, plan)
+        except Exception as error:
+            log.exception("Veo job %s: no placeholder", job.job_id[:8])
+            self.on_line(f"[veo] job {job.job_id[:8]}: no placeholder in the gap: {error}")
+            return False
 
     def estimate(self, job_id: str) -> Estimate | None:
         """The cost estimate of a job started in this session (cost_report words it)."""
@@ -274,6 +287,7 @@ class JobManager:
         self.journal.remove(job_id)
         for scene in bpy.data.scenes:
             jobstore.remove_job(scene, job_id)
+            placeholder.remove(scene, job_id)
 
     # -- applying results (main thread) ----------------------------------------------------------
 
@@ -291,6 +305,7 @@ class JobManager:
     def pump(self) -> None:
         """Apply every event the workers produced since the last call."""
         changed = False
+        placeholder.pick_up_pictures()
         for job_id, running in list(self._running.items()):
             finished = running.runner.done
             # Events queued before `done` was read are applied in the second round; none come after.
@@ -352,7 +367,12 @@ class JobManager:
             # Its file was reopened and its clip put in meanwhile (the load's pick-up ran before
             # this pump): the worker's last events are older news, and inserting twice is wrong.
             return
+        # Undone past its start: the file lost the job and its placeholder, not its clip to come.
+        unseen = jobstore.load_job(scene, job.job_id) is None
         jobstore.save_job(scene, job)
+        if unseen:
+            placeholder.restore(scene, job)
+        placeholder.show_state(scene, job)
         if event.kind is EventKind.FINISHED and job.state is JobState.DOWNLOADED:
             self.insert(scene, job)  # notes the job's progress as it ends
 
@@ -431,6 +451,7 @@ class JobManager:
             jobstore.save_job(scene, shared)
 
     def _store_shared(self, scene: bpy.types.Scene, shared: Job) -> None:
+        placeholder.remove(scene, shared.job_id)  # the twin's clip is in the gap
         jobstore.save_job(scene, shared)
         self._record(shared)
         self._note(shared)
@@ -449,7 +470,13 @@ class JobManager:
     def adopt_from_journal(self) -> list[Job]:
         """Bring the open file's journal entries into it; returns the jobs with work left."""
         recover_interrupted(self.journal)
-        return journal_sync.bring_into_open_file(self.journal)
+        known = {job.job_id for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene)}
+        pending = journal_sync.bring_into_open_file(self.journal)
+        for scene in bpy.data.scenes:
+            for job in jobstore.scene_jobs(scene):
+                if job.job_id not in known:
+                    placeholder.restore(scene, job)  # the file was saved before the job started
+        return pending
 
     def continue_job(self, scene: bpy.types.Scene, job: Job, settings: ServiceSettings) -> bool:
         """Whatever a job still needs: insert it if downloaded, else resume it.

@@ -15,7 +15,7 @@ import bpy
 
 from ..core.job import Job
 from ..core.timing import FitMode, conformed_scene_frames
-from . import compat
+from . import compat, placeholder
 from .channels import TimelineError
 from .gaps import Transition, refresh_transition, scene_rate
 from .insert import InsertedTransition, insert_clip, insert_clip_at_frames, probe_clip
@@ -45,8 +45,11 @@ class Placed:
 
 
 def job_on_timeline(scene: bpy.types.Scene, job_id: str) -> bool:
-    """Whether any strip in the scene was put there by this job."""
-    return any(strip.get(PROP_JOB_ID) == job_id for strip in compat.strips_all(scene))
+    """Whether any strip in the scene was put there by this job (its placeholder is not its clip)."""
+    return any(
+        strip.get(PROP_JOB_ID) == job_id and not placeholder.is_placeholder(strip)
+        for strip in compat.strips_all(scene)
+    )
 
 
 def provenance_for(job: Job) -> ClipProvenance:
@@ -76,13 +79,33 @@ def recorded_transition(scene: bpy.types.Scene, job: Job) -> Transition:
 
 
 def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
-    """Insert a downloaded job's clips where it was asked for, or at its recorded frames."""
+    """Insert a downloaded job's clips where its placeholder is, else where it was asked for,
+    else at its recorded frames. A deleted placeholder means "not inserted" (PlaceholderDeleted)."""
     if not job.clips_exist():
         missing = [path for path in job.clip_paths if not Path(path).is_file()] or ["(none recorded)"]
         raise TimelineError(f"The clip files of task {job.task_id} are missing: {', '.join(missing)}")
-    recorded = recorded_transition(scene, job)
     fit_mode = FitMode(job.placement.get("fit_mode", FitMode.STRETCH.value))
     provenance = provenance_for(job)
+    spot = placeholder.claim(scene, job)
+    if spot is not None:
+        try:
+            inserted = insert_clip_at_frames(
+                scene,
+                spot.start,
+                spot.end,
+                job.clip_paths,
+                provenance,
+                lowest_channel=spot.channel,
+                fit_mode=fit_mode,
+            )
+        except BaseException:
+            placeholder.put_back(scene, job, spot)
+            raise
+        note = ""
+        if (spot.start, spot.end) != (job.frame_start, job.frame_end):
+            note = f" It took the place of its placeholder, moved to frames {spot.start}-{spot.end - 1}."
+        return _placed(scene, job, inserted, note)
+    recorded = recorded_transition(scene, job)
     try:
         unchanged = refresh_transition(scene, recorded) == recorded
     except TimelineError:
@@ -115,6 +138,10 @@ def insert_job_clips(scene: bpy.types.Scene, job: Job) -> Placed:
             f" The strips around the gap moved or were deleted, so it went to its recorded frames "
             f"{inserted.start}-{inserted.end - 1} on channel {inserted.live.clip_channel}."
         )
+    return _placed(scene, job, inserted, note)
+
+
+def _placed(scene: bpy.types.Scene, job: Job, inserted: InsertedTransition, note: str) -> Placed:
     # What the summary shows: for strips that touched ("make room") the job's gap is empty.
     job.placement[INSERTED_FRAMES] = [inserted.start, inserted.end]
     strips = compat.strip_collection(scene.sequence_editor)

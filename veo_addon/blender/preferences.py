@@ -140,6 +140,14 @@ class VeoPreferences(bpy.types.AddonPreferences):
         min=0,
         soft_max=24,
     )
+    placeholder: bpy.props.BoolProperty(  # type: ignore[valid-type]
+        name="Placeholder While Generating",
+        description=(
+            "Hold the gap with a crossfade of the two keyframes while Veo works; the clip replaces "
+            "it wherever you move it. Deleting it means: do not insert the clip"
+        ),
+        default=True,
+    )
 
     def draw(self, context: bpy.types.Context) -> None:
         from .connection_check import draw_test_connection  # it imports this module
@@ -167,6 +175,7 @@ class VeoPreferences(bpy.types.AddonPreferences):
         column = layout.column(heading="After Inserting")
         column.prop(self, "seam_warning_difference")
         column.prop(self, "sound_fade_frames")
+        layout.prop(self, "placeholder")
 
 
 @dataclass(frozen=True)
@@ -181,6 +190,7 @@ class ServiceSettings:
     rate_without_audio: float
     gap_limits: GapLimits = field(default_factory=GapLimits)
     jobs_at_once: int = 0  # new submissions in flight at once; 0: no limit
+    placeholder: bool = True  # reserve the gap with a placeholder strip when a job starts
 
     def __repr__(self) -> str:  # the key stays out of every repr
         return f"ServiceSettings(base_url={self.base_url!r}, clips_folder={self.clips_folder!r})"
@@ -230,6 +240,7 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
         rate_without_audio=prefs.rate_without_audio if prefs else DEFAULT_RATE_WITHOUT_AUDIO,
         gap_limits=GapLimits(prefs.min_gap_seconds, max(1.0, prefs.max_stretch)) if prefs else GapLimits(),
         jobs_at_once=int(prefs.concurrency) if prefs else 0,
+        placeholder=bool(prefs.placeholder) if prefs else True,
     )
 
 
