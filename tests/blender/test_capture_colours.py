@@ -126,7 +126,7 @@ def test_the_output_own_colour_override_comes_back(scene, two_shots):
     output.color_management = "FOLLOW_SCENE"
     before = colour_management(scene)
     capture.capture_transition_keyframes(scene, transition_of(scene, two_shots))
-    # The hidden override settings too, for when the user switches back to Override.
+    # The hidden override settings too: the saved file holds them.
     assert colour_management(scene) == before
 
 

@@ -185,8 +185,8 @@ class ImageOutputState:
     color_mode: str
     color_depth: str
     color_management: str
-    # The output's own override settings, kept even while it follows the scene (the user's
-    # override comes back the way it was when they switch to it again).
+    # The output's own override settings, put back even while it follows the scene (Blender
+    # copies the scene's in whenever it is switched to OVERRIDE, so hidden ones never show).
     override_display: tuple[tuple[str, Any], ...]
     override_view: tuple[tuple[str, Any], ...]
 
