@@ -10,6 +10,8 @@ Builds a scene with two image strips and a gap, then prints the median of severa
 - the old capture: each render written as PNG on the main thread, the cache dropped;
 - the new capture's whole main-thread part (render, write in the add-on's intermediate format,
   read the bytes, restore), cache dropped and cache warm;
+- the capture as it was before keyframes left the view transform out (the SGI file written
+  through the scene's view transform, AgX by default), cache dropped;
 - the worker's preparation of both keyframes for the request (decode, fit, encode).
 Figures only; nothing is asserted. With `--json`, `make bench` (tools/bench/run.py) reads figure #6
 from it: capture and preparation of both keyframes against two bare renders, and the body size.
@@ -106,10 +108,16 @@ def main() -> None:
                 scene.frame_set(frame)
                 bpy.ops.render.render(write_still=False, scene=scene.name)
 
-        def capture_as(file_format: str) -> Callable[[], tuple]:
+        def capture_as(file_format: str, through_view: bool = False) -> Callable[[], tuple]:
             def run() -> tuple:
                 capture.RENDER_FILE_FORMAT = file_format
-                return capture.capture_transition_keyframes(scene, transition)
+                footage_colours = compat.set_footage_colours
+                if through_view:
+                    compat.set_footage_colours = lambda settings: None  # type: ignore[assignment]
+                try:
+                    return capture.capture_transition_keyframes(scene, transition)
+                finally:
+                    compat.set_footage_colours = footage_colours
 
             return run
 
@@ -125,6 +133,9 @@ def main() -> None:
             (f"new capture ({file_format}), main thread", capture_as(file_format), drop_cache)
             for file_format in arguments.formats.split(",")
         ]
+        actions.append(
+            (f"capture ({chosen}) through the view", capture_as(chosen, through_view=True), drop_cache)
+        )
         # The capture no longer assigns settings that are already right, so a warm cache stays warm.
         actions.append(
             (f"new capture ({chosen}), cache warm", capture_as(chosen), keep_cache),

@@ -92,18 +92,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", default="1920x1080,1280x720")
     parser.add_argument("--view", default="Standard", help="the view transform (factory default: AgX)")
+    parser.add_argument(
+        "--through-view",
+        action="store_true",
+        help="capture the keyframes through the view transform, as the add-on did before (for comparison)",
+    )
     arguments = parser.parse_args(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])
     for size_text in arguments.sizes.split(","):
         size = tuple(int(part) for part in size_text.split("x"))
         with tempfile.TemporaryDirectory() as folder_name:
             folder = Path(folder_name)
             scene, transition = build_scene(folder, size, arguments.view)
-            # The clip starts from the keyframes the add-on sends: the sequencer's output, view
-            # transform applied (as a generated clip would be).
+            # The clip starts from the keyframes the add-on sends: the sequencer's output in the
+            # footage's own colours (with --through-view: view transform applied, as before).
+            if arguments.through_view:
+                compat.set_footage_colours = lambda settings: None  # type: ignore[assignment]
             first, last = capture.capture_transition_keyframes(scene, transition)
             left_image = Image.open(io.BytesIO(first.data or b"")).convert("RGB")
             right_image = Image.open(io.BytesIO(last.data or b"")).convert("RGB")
-            print(f"== output {size_text}, clip 1280x720 (as Veo's 720p), view {arguments.view}")
+            print(
+                f"== output {size_text}, clip 1280x720 (as Veo's 720p), view {arguments.view}"
+                + (", keyframes through the view" if arguments.through_view else "")
+            )
             for label, make in clip_variants(left_image, right_image):
                 first, last, seed, drift = make()
                 spec = ClipSpec(1280, 720, 4, seed, drift=drift)

@@ -48,7 +48,11 @@ def clips(scene: bpy.types.Scene) -> list[bpy.types.Strip]:
     return sorted((s for s in compat.strips_all(scene) if s.type == "MOVIE"), key=lambda s: s.channel)
 
 
-def test_a_clip_that_starts_and_ends_on_its_keyframes_scores_low(veo, timeline, tmp_path, capsys):
+@pytest.mark.parametrize("view", ["Standard", "AgX"])
+def test_a_clip_that_starts_and_ends_on_its_keyframes_scores_low(veo, timeline, tmp_path, capsys, view):
+    """With AgX (the General template's default) too: the clip gets the view transform once when
+    it plays, like its neighbours, because its keyframes were taken without it."""
+    timeline.scene.view_settings.view_transform = view
     two_shots(timeline)
     generate(tmp_path)
     [clip] = clips(timeline.scene)

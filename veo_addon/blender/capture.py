@@ -3,10 +3,14 @@
 Runs on Blender's main thread, so it does as little as it can there: before anything is
 rendered, both keyframes are checked for missing media and muted pictures
 (`keyframe_media`); a render is written in the quickest format Blender has (SGI: no PNG
-compression on the main thread) and its bytes handed on. Every scene setting a render needs
-to change is put back afterwards, whether the render worked or not. Decoding, fitting and
-encoding for the request is `core.images.prepare_keyframe`, which needs no bpy and runs in
-the worker thread.
+compression on the main thread) and its bytes handed on. A render is written as the footage's
+own colours: the scene's view transform (AgX, Filmic...), look, exposure, gamma, curves and
+white balance are left out through the output's colour-management override, because the
+generated clip comes back as an ordinary sRGB movie that gets the view transform when it
+plays, as its neighbours do; a keyframe that had it already would get it twice. Every scene
+setting a render needs to change is put back afterwards, whether the render worked or not.
+Decoding, fitting and encoding for the request is `core.images.prepare_keyframe`, which needs
+no bpy and runs in the worker thread.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class CaptureError(VeoError):
 
 
 class SourceKind(StrEnum):
-    RENDER = "render"  # the sequencer's output at that frame, as the preview shows it
+    RENDER = "render"  # the sequencer's output at that frame, before the view transform
     STRIP = "strip"  # only the strip's own picture at that frame
     FILE = "file"  # a PNG, JPEG, TIFF or WebP on disk
     URL = "url"  # an http(s) URL the service fetches itself
@@ -129,6 +133,7 @@ def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_Se
         # Burnt-in metadata is an output option the preview never shows.
         guard.set_attribute(render, "use_stamp", False)
         compat.set_image_output(render.image_settings, RENDER_FILE_FORMAT)
+        compat.set_footage_colours(render.image_settings)
         scene.frame_set(frame)
         yield guard
     finally:
@@ -141,7 +146,8 @@ def _render_still(scene: Scene) -> None:
 
 
 def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
-    """SGI image bytes of the sequencer's output at `frame`, at the scene's output size.
+    """SGI image bytes of the sequencer's output at `frame`, at the scene's output size, in the
+    footage's own sRGB colours (no view transform, look or exposure: the clip gets those when it plays).
 
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
     """

@@ -8,6 +8,8 @@ against stand-in objects, since 5.1 needs Python 3.13). The differences handled:
 - `new_effect`: 4.2 takes `frame_end=`, `seq1=`, `seq2=`; 5.0 takes `length=`, `input1=`, `input2=`.
 - Output settings: 5.0 has `image_settings.media_type`, which must be 'IMAGE' before a still
   format like PNG can be chosen (and 'VIDEO' before FFMPEG).
+- Colour management: 4.3 added white balance to the view settings (`use_white_balance`...),
+  which a capture's output override turns off where it exists.
 - 5.1 renames the frame properties: `frame_final_start` -> `left_handle`, `frame_final_end` ->
   `right_handle`, `frame_final_duration` -> `duration`, `frame_start` -> `content_start`,
   `frame_duration` -> `content_duration` (old names deprecated, to go in 6.0).
@@ -161,14 +163,36 @@ def effect_inputs(strip: Any) -> list[Any]:
 # --- render output -----------------------------------------------------------------------------------
 
 
+# The view settings a capture's output leaves out, and their neutral values. Assigned in this order:
+# the display decides which views exist, and the view which looks.
+_NEUTRAL_DISPLAY = {"display_device": "sRGB"}
+_NEUTRAL_VIEW = {
+    "view_transform": "Standard",
+    "look": "None",
+    "exposure": 0.0,
+    "gamma": 1.0,
+    "use_curve_mapping": False,
+    "use_white_balance": False,  # 4.3+
+}
+
+
 @dataclass(frozen=True)
 class ImageOutputState:
-    """What `set_image_output` changes, to put back afterwards."""
+    """What `set_image_output` and `set_footage_colours` change, to put back afterwards."""
 
     media_type: str | None
     file_format: str
     color_mode: str
     color_depth: str
+    color_management: str
+    # The output's own override settings, put back even while it follows the scene (Blender
+    # copies the scene's in whenever it is switched to OVERRIDE, so hidden ones never show).
+    override_display: tuple[tuple[str, Any], ...]
+    override_view: tuple[tuple[str, Any], ...]
+
+
+def _present(owner: Any, names: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple((name, getattr(owner, name)) for name in names if hasattr(owner, name))
 
 
 def image_output_state(settings: bpy.types.ImageFormatSettings) -> ImageOutputState:
@@ -177,6 +201,9 @@ def image_output_state(settings: bpy.types.ImageFormatSettings) -> ImageOutputSt
         file_format=settings.file_format,
         color_mode=settings.color_mode,
         color_depth=settings.color_depth,
+        color_management=settings.color_management,
+        override_display=_present(settings.display_settings, _NEUTRAL_DISPLAY),
+        override_view=_present(settings.view_settings, _NEUTRAL_VIEW),
     )
 
 
@@ -190,6 +217,20 @@ def set_image_output(settings: bpy.types.ImageFormatSettings, file_format: str =
     settings.color_depth = "8"
 
 
+def set_footage_colours(settings: bpy.types.ImageFormatSettings) -> None:
+    """Make the written image the sequencer's own sRGB pixels: no view transform, look, exposure,
+    gamma, curves or white balance, whatever the scene's colour management shows."""
+    # Switching to OVERRIDE copies the scene's settings in; each is then made neutral.
+    settings.color_management = "OVERRIDE"
+    for owner, neutral in (
+        (settings.display_settings, _NEUTRAL_DISPLAY),
+        (settings.view_settings, _NEUTRAL_VIEW),
+    ):
+        for name, value in neutral.items():
+            if hasattr(owner, name) and getattr(owner, name) != value:
+                setattr(owner, name, value)
+
+
 def restore_image_output(settings: bpy.types.ImageFormatSettings, state: ImageOutputState) -> None:
     # Order matters: media type gates the formats, and the format gates modes and depths.
     if state.media_type is not None and hasattr(settings, "media_type"):
@@ -197,3 +238,11 @@ def restore_image_output(settings: bpy.types.ImageFormatSettings, state: ImageOu
     settings.file_format = state.file_format  # type: ignore[assignment]
     settings.color_mode = state.color_mode  # type: ignore[assignment]
     settings.color_depth = state.color_depth  # type: ignore[assignment]
+    for owner, saved in (
+        (settings.display_settings, state.override_display),
+        (settings.view_settings, state.override_view),
+    ):
+        for name, value in saved:
+            if getattr(owner, name) != value:
+                setattr(owner, name, value)
+    settings.color_management = state.color_management  # type: ignore[assignment]

@@ -22,7 +22,12 @@ RANDOM_SEED = -1
 SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1
 
 _SOURCE_ITEMS = [
-    (SourceKind.RENDER.value, "Render", "The sequencer's output at that frame, as the preview shows it"),
+    (
+        SourceKind.RENDER.value,
+        "Render",
+        "The sequencer's output at that frame, everything stacked, in the footage's own colours "
+        "(without the view transform: the clip gets that when it plays)",
+    ),
     (SourceKind.STRIP.value, "Strip", "Only the strip's own picture at that frame"),
     (SourceKind.FILE.value, "File", "A PNG, JPEG, TIFF or WebP file"),
     (SourceKind.URL.value, "URL", "An http(s) address the service fetches itself"),
