@@ -3,6 +3,7 @@ with one sentence that says what is wrong and where (not a traceback)."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -82,7 +83,8 @@ def test_resume_says_what_is_wrong_with_the_clips_folder_and_keeps_the_task(  # 
         time.sleep(0.05)
     manager.stop(job.job_id)
     manager.wait_for([job.job_id])
-    (tmp_path / "veo_clips").rmdir()  # nothing downloaded yet; a file takes the folder's name
+    # Nothing downloaded yet (only the placeholder's pictures): a file takes the folder's name.
+    shutil.rmtree(tmp_path / "veo_clips")
     (tmp_path / "veo_clips").write_text("in the way")
 
     with pytest.raises(RuntimeError, match="is a file, not a folder"):

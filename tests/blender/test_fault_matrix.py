@@ -37,7 +37,7 @@ from tests.blender.conftest import SECRET_KEY
 from tests.blender.fault_table import INSERTED, REFUSED, ROWS, Row
 from tests.blender.test_jobs_blender import GENERATE, movie_strips, start_job, two_shots, wait_for_task_id
 from tests.blender.vse_helpers import TimelineBuilder
-from veo_addon.blender import compat, jobstore, preferences
+from veo_addon.blender import compat, jobstore, placeholder, preferences
 from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
@@ -46,7 +46,7 @@ from veo_addon.blender.preferences import service_settings
 from veo_addon.core.client import ClientSettings, RetryPolicy
 from veo_addon.core.delivery import PollPolicy
 from veo_addon.core.errors import VeoError, code_of
-from veo_addon.core.job import Job
+from veo_addon.core.job import Job, JobState
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "reliability.md"
@@ -239,11 +239,16 @@ DRIVERS: dict[str, Callable[[Context, Row], Observed]] = {
 # -- the invariants ------------------------------------------------------------------------------------
 
 
+def placeholders() -> list[Any]:
+    return [strip for strip in compat.strips_all(bpy.context.scene) if placeholder.is_placeholder(strip)]
+
+
 def timeline_state() -> tuple[Any, ...]:
     """The strips the add-on did not make: what no fault may change."""
+    made = {inner.name for held in placeholders() for inner in compat.strip_collection(held)}
     own = []
     for strip in compat.strips_all(bpy.context.scene):
-        if strip.get("veo_job_id"):
+        if strip.get("veo_job_id") or strip.name in made:
             continue
         own.append(
             (strip.name, strip.type, strip.channel, compat.visible_start(strip), compat.visible_end(strip))
@@ -285,6 +290,14 @@ def check_invariants(ctx: Context, row: Row, observed: Observed, logs: str, exce
         assert all((compat.visible_start(clip), compat.visible_end(clip)) == (51, 101) for clip in clips)
     else:
         assert clips == []
+    # A paid (or maybe paid) job that brought no clip leaves its placeholder, saying why; one
+    # that ended before the service created a task leaves nothing, like a refusal.
+    held = placeholders()
+    job = observed.job
+    if observed.state == INSERTED or job is None or (job.state is JobState.FAILED and not job.task_id):
+        assert held == [], [strip.name for strip in held]
+    else:
+        assert [strip.get("veo_reason") for strip in held] == [job.message]
 
     if bpy.data.filepath:
         bpy.ops.wm.save_mainfile()

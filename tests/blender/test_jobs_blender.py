@@ -454,10 +454,14 @@ def test_each_fault_ends_in_a_clear_state_with_the_timeline_unchanged(  # type: 
     assert job.state is state, job.message
     assert words.lower() in job.message.lower() and words.lower() in str(caught.value).lower()
     assert "\n" not in job.message
-    # The job's placeholder stays, saying why no clip comes; nothing else on the timeline changed.
+    # A job with a task keeps its placeholder, saying why no clip comes; one that ended before
+    # a task existed (nothing paid) leaves none. Nothing else on the timeline changed.
     marker = placeholder.find(timeline.scene, job.job_id)
-    assert marker is not None and marker[placeholder.PROP_REASON] == job.message
-    placeholder.remove(timeline.scene, job.job_id)
+    if job.task_id or job.state is not JobState.FAILED:
+        assert marker is not None and marker[placeholder.PROP_REASON] == job.message
+        placeholder.remove(timeline.scene, job.job_id)
+    else:
+        assert marker is None
     assert timeline_snapshot(timeline.scene) == before
     assert temp_leftovers(tmp_path) == []
     assert veo.submit_count <= 1

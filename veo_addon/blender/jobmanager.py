@@ -187,6 +187,7 @@ class JobManager:
                 scene = bpy.data.scenes.get(job.scene_name)
                 if scene is not None:
                     jobstore.save_job(scene, job)
+                    placeholder.show_state(scene, job)
                 self._record(job)
                 self._progress[job_id] = JobProgress.of(job, pending=False)
                 return job

@@ -205,9 +205,17 @@ def pick_up_pictures() -> None:
 
 
 def show_state(scene: bpy.types.Scene, job: Job) -> None:
-    """Name the job's placeholder after its state; a failed or stopped one keeps the reason."""
+    """Name the job's placeholder after its state; a failed or stopped one keeps the reason.
+
+    A job that failed before the service created a task (a keyframe that cannot be decoded,
+    a refused key, a request the service turned down) paid nothing and will never bring a
+    clip: like a request refused before sending, it leaves nothing on the timeline; the job
+    list keeps the reason."""
     strip = find(scene, job.job_id)
     if strip is None:
+        return
+    if job.state is JobState.FAILED and not job.task_id:
+        _remove(scene, strip)
         return
     wanted = label(job)
     if strip.name != wanted:
