@@ -168,15 +168,15 @@ def refresh_transition(scene: Scene, transition: Transition) -> Transition:
     )
 
 
-UNMETA_HINT = "only gaps on the main timeline can be filled, so ungroup it first (UnMeta, Ctrl+Alt+G)"
-
-
 def _missing_strips_error(scene: Scene, names: Sequence[str]) -> TimelineError:
     """Names not on the main timeline: inside a meta strip (say which), or not in the scene."""
     for strip in compat.strips_all(scene):
         meta = strip.parent_meta() if strip.name in names else None
         if meta is not None:
-            return TimelineError(f"Strip '{strip.name}' is inside meta strip '{meta.name}': {UNMETA_HINT}")
+            return TimelineError(
+                f"Strip '{strip.name}' is inside meta strip '{meta.name}': only gaps on the main "
+                "timeline can be filled, so ungroup it first (UnMeta, Ctrl+Alt+G)"
+            )
     return TimelineError(f"No strip named {', '.join(repr(name) for name in names)} in this scene")
 
 
@@ -188,7 +188,8 @@ def _open_meta_error(scene: Scene) -> TimelineError | None:
     if not stack:
         return None
     return TimelineError(
-        f"The Sequencer shows the inside of meta strip '{stack[-1].name}' (Tab leaves it): {UNMETA_HINT}"
+        f"The Sequencer shows the inside of meta strip '{stack[-1].name}': only gaps on the main "
+        "timeline can be filled, so leave it (Tab) and ungroup it (UnMeta, Ctrl+Alt+G)"
     )
 
 
