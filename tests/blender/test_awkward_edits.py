@@ -91,3 +91,24 @@ def test_after_ungrouping_the_meta_strip_the_gap_is_filled(  # type: ignore[no-u
     [clip] = [strip for strip in compat.strips_all(timeline.scene) if strip.type == "MOVIE"]
     assert (compat.visible_start(clip), compat.visible_end(clip)) == (51, 101)
     assert veo.submit_count == 1
+
+
+def test_a_meta_strip_on_the_main_timeline_can_be_a_neighbour(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    scene = timeline.scene
+    scene.render.fps = 25
+    timeline.color("Left", 1, 1, 50, RED).select = True
+    sequencer_op(scene, "meta_make")  # the left shot, grouped: "Scene 1"
+    [meta] = compat.top_level_strips(scene)
+    meta.name, meta.select = "Scene 1", False
+    timeline.color("Right", 1, 101, 50, BLUE)
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "edit.blend"))
+
+    assert bpy.ops.veo.generate_transition(left_strip="Scene 1", right_strip="Right", **GENERATE) == {
+        "FINISHED"
+    }
+
+    [clip] = [strip for strip in compat.strips_all(scene) if strip.type == "MOVIE"]
+    assert (compat.visible_start(clip), compat.visible_end(clip)) == (51, 101)
+    assert veo.submit_count == 1
