@@ -25,6 +25,21 @@ ADVICE: list[tuple[str, str]] = [
         "that keyframe from a File or the Strip source. Nothing was sent.",
     ),
     (
+        r"has no scene to show",
+        "Point the scene strip at a scene again (its Scene field in the sidebar), or take "
+        "that keyframe from a File. Nothing was sent.",
+    ),
+    (
+        r"which has no camera",
+        "Give that scene a camera (or set the strip's Camera override), or take that keyframe "
+        "from a File. Nothing was sent.",
+    ),
+    (
+        r"inside (of )?meta strip",
+        "Ungroup the meta strip (UnMeta, Ctrl+Alt+G), or take the strips on the main timeline "
+        "around the gap. Nothing was sent.",
+    ),
+    (
         r"shows missing media",
         "Relink the strip's file (File > External Data > Find Missing Files) "
         "or take that keyframe from a File. Nothing was sent.",

@@ -168,6 +168,31 @@ def refresh_transition(scene: Scene, transition: Transition) -> Transition:
     )
 
 
+def _missing_strips_error(scene: Scene, names: Sequence[str]) -> TimelineError:
+    """Names not on the main timeline: inside a meta strip (say which), or not in the scene."""
+    for strip in compat.strips_all(scene):
+        meta = strip.parent_meta() if strip.name in names else None
+        if meta is not None:
+            return TimelineError(
+                f"Strip '{strip.name}' is inside meta strip '{meta.name}': only gaps on the main "
+                "timeline can be filled, so ungroup it first (UnMeta, Ctrl+Alt+G)"
+            )
+    return TimelineError(f"No strip named {', '.join(repr(name) for name in names)} in this scene")
+
+
+def _open_meta_error(scene: Scene) -> TimelineError | None:
+    """The editor is showing the inside of a meta strip (Tab): its selection and gaps are not the
+    main timeline's, which is all the extension reads."""
+    editor = scene.sequence_editor
+    stack = list(editor.meta_stack) if editor is not None else []
+    if not stack:
+        return None
+    return TimelineError(
+        f"The Sequencer shows the inside of meta strip '{stack[-1].name}': only gaps on the main "
+        "timeline can be filled, so leave it (Tab) and ungroup it (UnMeta, Ctrl+Alt+G)"
+    )
+
+
 def choose_transition(scene: Scene, left_name: str = "", right_name: str = "") -> Transition:
     """Named strips if given, else two selected strips, else the gap under the playhead."""
     if left_name or right_name:
@@ -177,8 +202,11 @@ def choose_transition(scene: Scene, left_name: str = "", right_name: str = "") -
         strips = compat.strip_collection(editor) if editor is not None else {}
         missing = [name for name in (left_name, right_name) if strips.get(name) is None]
         if missing:
-            raise TimelineError(f"No strip named {', '.join(repr(name) for name in missing)} in this scene")
+            raise _missing_strips_error(scene, missing)
         return find_transition(scene, strips[left_name], strips[right_name])
+    inside_meta = _open_meta_error(scene)
+    if inside_meta is not None:
+        raise inside_meta
     return find_transition_from_selection(scene)
 
 

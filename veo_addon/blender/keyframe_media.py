@@ -2,7 +2,8 @@
 
 A strip whose image or movie file is missing renders as Blender's magenta "missing media"
 picture, and a frame where every picture is muted renders black: either would be sent, and
-paid for, as a keyframe. Only file existence and mute flags are read here; nothing is changed.
+paid for, as a keyframe; so does a scene strip with no scene, or whose scene has no camera. Only
+file existence, mute flags and scene strips' scene and camera are read here; nothing is changed.
 
 Which strips a keyframe reads:
 - RENDER (the sequencer's output): the strips visible at that frame (not muted, channel not
@@ -39,13 +40,16 @@ _NO_PICTURE = ("SOUND",)
 
 
 def check_render_keyframe(scene: bpy.types.Scene, frame: int, neighbour_name: str | None) -> None:
-    """Refuse a render of `frame` that would show missing media, or black for a muted neighbour."""
+    """Refuse a render of `frame` that would show missing media, or black (a muted neighbour, or
+    only scene strips without a camera)."""
     editor = scene.sequence_editor
     if editor is None:
         return
     stack = _visible_stack(scene, compat.strip_collection(editor), editor.channels, frame)
     for strip in stack:
         _check_strip(scene, strip, frame)
+    if stack and all(_shows_no_camera(strip) for strip in stack):
+        raise _no_camera_error(stack[0], frame)
     if not stack and neighbour_name is not None:
         neighbour = compat.strip_collection(editor).get(neighbour_name)
         if neighbour is not None:
@@ -58,6 +62,8 @@ def check_strip_keyframe(scene: bpy.types.Scene, frame: int, strip_name: str) ->
     strip = None if editor is None else compat.strip_collection(editor).get(strip_name)
     if strip is not None:
         _check_strip(scene, strip, frame)
+        if _shows_no_camera(strip):
+            raise _no_camera_error(strip, frame)
 
 
 def _check_neighbour_shows(strip: Any, channels: Any, frame: int) -> None:
@@ -98,11 +104,34 @@ def _check_strip(scene: bpy.types.Scene, strip: Any, frame: int, depth: int = 0)
     missing = _missing_file(scene, strip, frame)
     if missing is not None:
         raise KeyframeMediaError(f"strip '{strip.name}' shows missing media: file '{missing}' does not exist")
+    if strip.type == "SCENE" and strip.scene is None:
+        raise KeyframeMediaError(
+            f"strip '{strip.name}' has no scene to show (it was deleted), so frame {frame} renders as "
+            "Blender's magenta missing-media picture"
+        )
     if strip.type == "META":
         for inner in _visible_stack(scene, compat.strip_collection(strip), strip.channels, frame):
             _check_strip(scene, inner, frame, depth + 1)
     for source in compat.effect_inputs(strip):
         _check_strip(scene, source, frame, depth + 1)
+
+
+def _shows_no_camera(strip: Any) -> bool:
+    """A scene strip rendering its scene through a camera it does not have: nothing, transparent."""
+    return bool(
+        strip.type == "SCENE"
+        and strip.scene is not None
+        and strip.scene_input == "CAMERA"
+        and strip.scene_camera is None
+        and strip.scene.camera is None
+    )
+
+
+def _no_camera_error(strip: Any, frame: int) -> KeyframeMediaError:
+    return KeyframeMediaError(
+        f"strip '{strip.name}' shows scene '{strip.scene.name}', which has no camera, "
+        f"so the render of frame {frame} is black"
+    )
 
 
 def _missing_file(scene: bpy.types.Scene, strip: Any, frame: int) -> Path | None:
