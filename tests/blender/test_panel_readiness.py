@@ -124,3 +124,36 @@ def test_no_key_says_where_to_set_it(two_shots: TimelineBuilder, monkeypatch: py
     assert readiness(bpy.context).reason == (
         "No API key: set it in the add-on preferences or the VEO_API_KEY environment variable."
     )
+
+
+@pytest.mark.parametrize(
+    ("right_start", "words"),
+    [(52, "shorter than the minimum"), (15051, "would slow the 8 s clip down")],
+    ids=["one-frame gap", "ten-minute gap"],
+)
+def test_a_gap_the_operator_would_refuse_is_refused_in_the_panel_too(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, right_start: int, words: str
+) -> None:
+    """No estimate for a gap Generate would refuse: the panel says the operator's own sentence."""
+    set_frame_rate(timeline.scene, "25")
+    timeline.color("Left", 1, 1, 50, RED)
+    timeline.color("Right", 1, right_start, 50, BLUE)
+    select(timeline, "Left", "Right")
+
+    state = readiness(bpy.context)
+
+    assert state.transition is None and state.estimate is None
+    assert words in state.reason
+    with pytest.raises(RuntimeError) as refused:
+        bpy.ops.veo.generate_transition(left_strip="Left", right_strip="Right", prompt="a dissolve")
+    assert str(refused.value).strip().endswith(state.reason)
+
+
+def test_all_channels_locked_is_said_before_pressing_generate(two_shots: TimelineBuilder) -> None:
+    select(two_shots, "Left", "Right")
+    for channel in two_shots.scene.sequence_editor.channels:
+        channel.lock = True
+
+    state = readiness(bpy.context)
+
+    assert state.transition is None and "No free unlocked channel" in state.reason

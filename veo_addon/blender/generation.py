@@ -105,6 +105,14 @@ def plan_generation(
     )
 
 
+def touching_sentence(transition: Transition) -> str:
+    """Strips with no gap between them, in the words of the option that helps."""
+    return (
+        f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap): "
+        'turn on "Make Room" to push the right side along'
+    )
+
+
 def check_before_capture(
     scene: bpy.types.Scene,
     transition: Transition,
@@ -118,10 +126,7 @@ def check_before_capture(
     if not settings.api_key:
         raise missing_key_error()
     if transition.is_adjacent and not options.make_room:
-        raise TimelineError(
-            f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap); "
-            'turn on "make room" to push the right side along'
-        )
+        raise TimelineError(touching_sentence(transition))
     # Gap limits and the insertion's channels and moves, checked before anything is paid for.
     presubmit.check_before_submit(scene, transition, duration, options, settings.gap_limits)
     resolve_aspect_ratio(scene, options.aspect_ratio)

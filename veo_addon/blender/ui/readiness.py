@@ -12,7 +12,7 @@ from typing import Any
 
 from ...core.errors import VeoError, missing_key_error
 from ...core.timing import FitMode, clip_frame_count, plan_fit
-from .. import compat, gaps
+from .. import before_paying, compat, gaps
 from ..cost_report import Estimate, estimate_request
 from ..gaps import Transition
 from ..generation_properties import scene_request
@@ -30,13 +30,6 @@ class Readiness:
     duration_seconds: int = 0
     fit_line: str = ""
     estimate: Estimate | None = None
-
-
-def touching_line(transition: Transition) -> str:
-    return (
-        f"Strips '{transition.left_name}' and '{transition.right_name}' touch (no gap): "
-        'turn on "Make Room" to push the right side along'
-    )
 
 
 def fit_line(transition: Transition, duration_seconds: int, mode: str) -> str:
@@ -72,13 +65,12 @@ def readiness(context: Any) -> Readiness:
     except VeoError as error:
         return Readiness(reason=str(error))
     request = scene_request(scene)
-    if transition.is_adjacent and not request.make_room:
-        return Readiness(reason=touching_line(transition))
-    duration = (
-        transition.gap.auto_duration_seconds(request.resolution)
-        if request.duration == "auto"
-        else int(request.duration)
-    )
+    try:
+        # The operator's own checks before capturing (gap limits, channels, request fields):
+        # what the panel says is what pressing Generate would answer. The prompt comes later.
+        duration = before_paying.check_request(scene, request, settings, prompt_to_come=True).duration_seconds
+    except VeoError as error:
+        return Readiness(reason=str(error))
     return Readiness(
         transition=transition,
         duration_seconds=duration,
