@@ -37,7 +37,7 @@ from tests.blender.conftest import SECRET_KEY
 from tests.blender.fault_table import INSERTED, REFUSED, ROWS, Row
 from tests.blender.test_jobs_blender import GENERATE, movie_strips, start_job, two_shots, wait_for_task_id
 from tests.blender.vse_helpers import TimelineBuilder
-from veo_addon.blender import compat, jobstore, preferences
+from veo_addon.blender import compat, jobstore, placeholder, preferences
 from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
@@ -183,6 +183,20 @@ def strips_deleted(ctx: Context, row: Row) -> Observed:
     return Observed(done.state.value, done.error_code, done.message, done)
 
 
+def placeholder_deleted(ctx: Context, row: Row) -> Observed:
+    """The editor deletes the placeholder while the task runs: "do not insert"."""
+    ctx.server.gen_seconds = 1.0
+    scene = bpy.context.scene
+    job = start_job(scene)
+    held = placeholder.find(scene, job.job_id)
+    assert held is not None, "no placeholder in the gap after submitting"
+    compat.strip_collection(scene.sequence_editor).remove(held)
+    [done] = manager.wait_for([job.job_id])
+    assert done.clips_exist(), "the clip was not kept on disk"
+    assert placeholder.find(scene, job.job_id) is None, "the placeholder came back"
+    return Observed(done.state.value, done.error_code, done.message, done)
+
+
 def killed(ctx: Context, row: Row) -> Observed:
     """A Blender process is killed mid-download; a new one opens the file and resumes."""
     ctx.server.faults.add("download", nth=1, kind="latency", seconds=60)
@@ -232,6 +246,7 @@ DRIVERS: dict[str, Callable[[Context, Row], Observed]] = {
     "online_off": online_off,
     "reopen": reopen,
     "strips_deleted": strips_deleted,
+    "placeholder_deleted": placeholder_deleted,
     "killed": killed,
 }
 
@@ -241,9 +256,17 @@ DRIVERS: dict[str, Callable[[Context, Row], Observed]] = {
 
 def timeline_state() -> tuple[Any, ...]:
     """The strips the add-on did not make: what no fault may change."""
+    scene = bpy.context.scene
+    # A placeholder (a failed job's stays) is the add-on's, and so is what it holds.
+    made = {
+        inner.name
+        for strip in compat.strips_all(scene)
+        if strip.get("veo_job_id") and strip.type == "META"
+        for inner in compat.strip_collection(strip)
+    }
     own = []
-    for strip in compat.strips_all(bpy.context.scene):
-        if strip.get("veo_job_id"):
+    for strip in compat.strips_all(scene):
+        if strip.get("veo_job_id") or strip.name in made:
             continue
         own.append(
             (strip.name, strip.type, strip.channel, compat.visible_start(strip), compat.visible_end(strip))
