@@ -83,6 +83,10 @@ def test_placeholder_at_submit_plays_then_the_takes_panel_in_a_real_window(tmp_p
     result = json.loads(result_path.read_text())
     seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
     print(f"window run: {wall:.1f} s wall, scenario {result.get('seconds')} s after the first timer")
+    print(
+        f"Generate Transition (invoke to RUNNING_MODAL, placeholder made): {result.get('generate_1_ms')} ms"
+    )
+    print(f"slowest draw() per panel, ms: {result.get('slowest_draw_ms')}")
     assert completed.returncode == 0, f"Blender did not exit cleanly (139 is a segfault): {seen}"
     assert not result["errors"] and result.get("done"), seen
     assert result["background"] is False and result["sidebar_category"] == "Veo", seen

@@ -49,7 +49,13 @@ def count_draws(module_name: str, class_name: str) -> None:
 
     def counted(self, context):
         result["draws"][class_name] = result["draws"].get(class_name, 0) + 1
-        return original(self, context)
+        started = time.perf_counter()
+        try:
+            return original(self, context)
+        finally:
+            slowest = result.setdefault("slowest_draw_ms", {})
+            elapsed = (time.perf_counter() - started) * 1000
+            slowest[class_name] = round(max(slowest.get(class_name, 0.0), elapsed), 2)
 
     cls.draw = counted
 
@@ -221,7 +227,9 @@ def scenario():
     request = bpy.context.scene.veo_request
     request.prompt, request.duration, request.seed, request.sample_count = PROMPT, "4", 7, 1
     select("Left", "Right")
+    started = time.perf_counter()
     result["generate_1"] = generate_from_panel()
+    result["generate_1_ms"] = round((time.perf_counter() - started) * 1000, 1)
     result["placeholders_at_return"] = placeholders()
     result["movies_at_return"] = movies()
     yield 0.0  # the next app timer
