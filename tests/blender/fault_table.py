@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INSERTED = "inserted"
+DOWNLOADED = "downloaded"  # the clip is on disk and listed, not on the timeline
 FAILED = "failed"
 UNKNOWN = "unknown_outcome"
 REFUSED = "refused before sending"  # no job: the operator said no before anything was paid
@@ -230,5 +231,11 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("file closed and reopened mid-job", INSERTED, how="reopen"),
     Row("strips around the gap deleted mid-job", INSERTED, how="strips_deleted"),
+    Row(
+        "the placeholder deleted mid-job",
+        DOWNLOADED,
+        words="placeholder was deleted",
+        how="placeholder_deleted",
+    ),
     Row("Blender killed during the download", INSERTED, how="killed"),
 )

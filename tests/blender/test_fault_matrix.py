@@ -183,6 +183,20 @@ def strips_deleted(ctx: Context, row: Row) -> Observed:
     return Observed(done.state.value, done.error_code, done.message, done)
 
 
+def placeholder_deleted(ctx: Context, row: Row) -> Observed:
+    """The editor deletes the placeholder while the task runs: "do not insert"."""
+    ctx.server.gen_seconds = 1.0
+    scene = bpy.context.scene
+    job = start_job(scene)
+    held = placeholder.find(scene, job.job_id)
+    assert held is not None, "no placeholder in the gap after submitting"
+    compat.strip_collection(scene.sequence_editor).remove(held)
+    [done] = manager.wait_for([job.job_id])
+    assert done.clips_exist(), "the clip was not kept on disk"
+    assert placeholder.find(scene, job.job_id) is None, "the placeholder came back"
+    return Observed(done.state.value, done.error_code, done.message, done)
+
+
 def killed(ctx: Context, row: Row) -> Observed:
     """A Blender process is killed mid-download; a new one opens the file and resumes."""
     ctx.server.faults.add("download", nth=1, kind="latency", seconds=60)
@@ -232,6 +246,7 @@ DRIVERS: dict[str, Callable[[Context, Row], Observed]] = {
     "online_off": online_off,
     "reopen": reopen,
     "strips_deleted": strips_deleted,
+    "placeholder_deleted": placeholder_deleted,
     "killed": killed,
 }
 

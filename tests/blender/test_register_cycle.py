@@ -84,6 +84,8 @@ def test_register_unregister_register_leaves_no_duplicate_or_leftover() -> None:
     assert "VeoPreferences" in registered["addon_classes"]
     assert registered["handlers"]["load_post"] == ["on_load_post"]
     assert registered["handlers"]["save_post"] == ["on_save_post"]
+    # The hotkeys: Generate Transition and next / previous take (ui/keymap.py).
+    assert registered["keymap_items"] == ["veo.generate_transition", "veo.next_take", "veo.previous_take"]
 
     assert steps["unregistered"] == steps["before"]
     assert steps["registered_again"] == registered

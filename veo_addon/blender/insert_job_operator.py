@@ -16,7 +16,8 @@ from .placeholder import INSERT_ANYWAY
 
 
 class VEO_OT_insert_job(bpy.types.Operator):
-    """Insert this job's downloaded clip: where its placeholder is, else at its recorded frames"""
+    """Insert this job's downloaded clip (again, if its strips were removed from the timeline):
+    where its placeholder is, else at its recorded frames"""
 
     bl_idname = "veo.insert_job"
     bl_label = "Insert Clip"
@@ -45,10 +46,15 @@ class VEO_OT_insert_job(bpy.types.Operator):
         if placement.job_on_timeline(scene, job.job_id):
             self.report({"INFO"}, f"The clip of job {job.job_id[:8]} is already on the timeline")
             return {"FINISHED"}
-        if not job.needs_insert:
+        # An inserted job whose strips were all removed from the timeline: "Re-insert".
+        again = job.state is JobState.INSERTED
+        if not (job.needs_insert or again):
             self.report(
                 {"ERROR"}, f"Job {job.job_id[:8]} has no downloaded clip to insert ({job.state.value})"
             )
+            return {"CANCELLED"}
+        if again and not job.clips_exist():
+            self.report({"ERROR"}, f"The clip files of job {job.job_id[:8]} are no longer on disk")
             return {"CANCELLED"}
         job.placement[INSERT_ANYWAY] = True
         inserted = manager.insert(scene, job)

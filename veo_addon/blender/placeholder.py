@@ -202,6 +202,24 @@ def pick_up_pictures() -> None:
                 if inner.type == "IMAGE" and len(inner.elements):
                     # Re-assigning the file name drops what the sequencer cached for the missing file.
                     inner.elements[0].filename = inner.elements[0].filename
+                    _fit_to_frame(scene, inner)
+
+
+def _fit_to_frame(scene: bpy.types.Scene, strip: Any) -> None:
+    """Scale a picture written after its strip was made to fill the frame: Blender fits an image
+    strip (`fit_method="FIT"`) only when it is made, and the file did not exist then."""
+    path = Path(bpy.path.abspath(strip.directory)) / strip.elements[0].filename
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(24)
+    except OSError:
+        return
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    if width and height:
+        scale = min(scene.render.resolution_x / width, scene.render.resolution_y / height)
+        strip.transform.scale_x = strip.transform.scale_y = scale
 
 
 def show_state(scene: bpy.types.Scene, job: Job) -> None:

@@ -1,9 +1,9 @@
 """Operators over the takes of an inserted clip, for the panel and a hotkey: show a take, keep
 one (removing the others), step to the next or previous take.
 
-Each names a strip of the take (`strip`; empty means the active strip). Suggested shortcuts,
-for whoever registers keymaps: Alt+Page Down / Alt+Page Up for next / previous take in the
-Sequencer (plain Page Up/Down jump between strips' edges; Alt+ is free in 4.2 and 5.0).
+Each names a strip of the take (`strip`; empty means the active strip). Next / previous take
+are bound to Ctrl+Shift+Page Up / Page Down over the Sequencer (ui/keymap.py; plain and Alt+
+Page Up/Down already jump between strips).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 
 def _modules() -> tuple:
-    from . import job_list, keymap, menus, panel, presets
+    from . import job_list, keymap, menus, panel, presets, takes_panel
 
-    return (presets, panel, job_list, menus, keymap)  # a panel before its children
+    return (presets, panel, takes_panel, job_list, menus, keymap)  # a panel before its children
 
 
 def register() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import bpy
 
+from .. import placement
 from ..jobmanager import manager
 from .text import wrapped_label
 
@@ -18,6 +19,22 @@ STATE_ICONS = {
     "unknown_outcome": "QUESTION",
 }
 IN_FLIGHT = {"submitting", "queued", "processing", "downloading"}
+SEAM_WARNING = "SEAM WARNING"  # what finishing.py writes into the job's message
+
+
+def has_seam_warning(entry: Any) -> bool:
+    return SEAM_WARNING in entry.message
+
+
+def insert_action(scene: bpy.types.Scene, entry: Any) -> str:
+    """The job list's insert button for this job: "Insert Clip" for a clip waiting on disk (its
+    placeholder deleted, or inserting failed), "Re-insert" for an inserted job none of whose
+    strips is on the timeline any more, "" when there is nothing to insert."""
+    if entry.state == "downloaded":
+        return "Insert Clip"
+    if entry.state == "inserted" and not placement.job_on_timeline(scene, entry.job_id):
+        return "Re-insert"
+    return ""
 
 
 def state_label(state: str) -> str:
@@ -62,6 +79,10 @@ class VEO_UL_jobs(bpy.types.UIList):
         )
         if item.state in IN_FLIGHT:
             draw_progress(row, item)
+        if has_seam_warning(item):
+            warning = row.row(align=True)
+            warning.alert = True
+            warning.label(text="Seams", icon="ERROR")
 
 
 def active_entry(scene: bpy.types.Scene) -> Any:
@@ -96,6 +117,10 @@ class VEO_PT_jobs(bpy.types.Panel):
             text=f"Job {entry.job_id[:8]}: {state_label(entry.state)}",
             icon=STATE_ICONS.get(entry.state, "SORTTIME"),
         )
+        if has_seam_warning(entry):
+            warning = box.row()
+            warning.alert = True
+            warning.label(text="Seam warning: a cut does not meet its keyframe", icon="ERROR")
         if entry.message:
             wrapped_label(box, context, entry.message)
         draw_progress(box, entry)
@@ -107,9 +132,9 @@ class VEO_PT_jobs(bpy.types.Panel):
             row = box.row(align=True)
             row.label(text=f"Seed: {entry.seed}")
             row.operator("veo.reuse_seed", text="", icon="LOOP_BACK").seed = entry.seed
-        self.draw_actions(box, entry)
+        self.draw_actions(box, entry, insert_action(scene, entry))
 
-    def draw_actions(self, layout: Any, entry: Any) -> None:
+    def draw_actions(self, layout: Any, entry: Any, insert_label: str = "") -> None:
         running = manager.is_running(entry.job_id)
         grid = layout.grid_flow(columns=2, even_columns=True, align=True)
         stop = grid.row(align=True)
@@ -119,9 +144,8 @@ class VEO_PT_jobs(bpy.types.Panel):
         resume.enabled = not running and entry.resumable
         _job_button(resume, "veo.resume_jobs", entry, text="Resume", icon="PLAY")
         insert = grid.row(align=True)
-        # A downloaded clip waiting for its gap (after a reopen, or when inserting failed).
-        insert.enabled = not running and entry.state == "downloaded"
-        _job_button(insert, "veo.resume_jobs", entry, text="Insert Clip", icon="IMPORT")
+        insert.enabled = not running and bool(insert_label)
+        _job_button(insert, "veo.insert_job", entry, text=insert_label or "Insert Clip", icon="IMPORT")
         retry = grid.row(align=True)
         retry.enabled = not running
         retry.operator_context = "INVOKE_DEFAULT"  # the confirmation that says it pays again
