@@ -306,10 +306,12 @@ def check_invariants(ctx: Context, row: Row, observed: Observed, logs: str, exce
     else:
         assert clips == []
     # A paid (or maybe paid) job that brought no clip leaves its placeholder, saying why; one
-    # that ended before the service created a task leaves nothing, like a refusal.
+    # that ended before the service created a task leaves nothing, like a refusal (and the
+    # editor's deleting it is theirs to do).
     held = placeholders()
     job = observed.job
-    if observed.state == INSERTED or job is None or (job.state is JobState.FAILED and not job.task_id):
+    nothing_held = job is None or (job.state is JobState.FAILED and not job.task_id)
+    if observed.state == INSERTED or nothing_held or row.how == "placeholder_deleted":
         assert held == [], [strip.name for strip in held]
     else:
         assert [strip.get("veo_reason") for strip in held] == [job.message]
