@@ -81,6 +81,7 @@ class HighwayService:
         self._submit_count = 0
         self._request_counts = dict.fromkeys(ENDPOINT_NAMES, 0)
         self._submit_bodies: list[Any] = []
+        self._submit_body_bytes: list[int] = []  # as received, before parsing (the upload's size)
         self._range_requests = 0
         self._last_download_headers = HeaderDict()
         self._closing = threading.Event()
@@ -177,6 +178,7 @@ class HighwayService:
                 "submit_count": self._submit_count,
                 "rate_limited": self._rate_limited_count,
                 "requests": dict(self._request_counts),
+                "submit_body_bytes": list(self._submit_body_bytes),
                 "tasks": tasks,
                 "faults": self.faults.describe(),
             }
@@ -197,6 +199,7 @@ class HighwayService:
             parsed = raw.decode("utf-8", "replace")
         with self._lock:
             self._submit_bodies.append(parsed)
+            self._submit_body_bytes.append(len(raw))
         return parsed
 
     def record_download_headers(self, headers: dict[str, str]) -> None:

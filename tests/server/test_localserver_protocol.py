@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -46,6 +47,15 @@ def test_submit_answers_a_task_id_and_records_the_body(highway: LocalHighway) ->
     assert highway.last_submit_body == body
     assert highway.submit_bodies == [body]
     assert response.json()["task_id"] in highway.tasks
+
+
+def test_stats_give_each_submit_body_size_as_uploaded(highway: LocalHighway) -> None:
+    """The overhead bench compares the upload with the keyframes' own size (docs/performance.md #7)."""
+    raw = json.dumps(submit_body(prompt="sunrise to sunset")).encode()
+    httpx.post(highway.submit_url, content=raw, headers={**AUTH, "Content-Type": "application/json"})
+
+    stats = httpx.get(f"{highway.base_url}/_control/stats").json()
+    assert stats["submit_body_bytes"] == [len(raw)]
 
 
 def test_finished_result_has_exactly_the_documented_shape(highway: LocalHighway) -> None:

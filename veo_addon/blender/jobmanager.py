@@ -81,7 +81,7 @@ def tag_sequencer_redraw() -> None:
 
 
 def print_line(line: str) -> None:
-    """Progress lines go to the system console (the UI operator's report says so)."""
+    """Progress lines also go to the system console: all a headless run shows, and a trace for support."""
     print(line, flush=True)
 
 
