@@ -220,7 +220,7 @@ class HighwayClient:
                 return Failed(UNREADABLE, error)
 
         try:
-            return self._retry(attempt, poll_rule, self.settings.retry)
+            return self._retry(attempt, poll_rule, self.settings.retry, wait_for_slot=self._wait_for_poll_slot)
         except NotFoundError as error:
             raise TaskNotFoundError(task_id) from error
 
@@ -267,7 +267,8 @@ class HighwayClient:
             return Failed(INCOMPLETE, stopped)
 
         try:
-            self._retry(attempt, download_rule, self.settings.retry)
+            # Result files come from a storage host, outside the service's request limit.
+            self._retry(attempt, download_rule, self.settings.retry, wait_for_slot=self._check_stopped)
             if expect_mp4 and not is_mp4_file(partial):
                 raise InvalidMediaError(f"The download of {label} is not an MP4 file")
             os.replace(partial, dest)
@@ -284,12 +285,14 @@ class HighwayClient:
         rule: Callable[[Event], Verdict],
         policy: RetryPolicy,
         outcome_unknown: Callable[[Failed], VeoError] | None = None,
+        *,
+        wait_for_slot: Callable[[], None] | None = None,
     ) -> T:
         return run_with_retries(
             attempt,
             rule,
             policy,
-            wait_for_slot=self._wait_for_slot,
+            wait_for_slot=wait_for_slot or self._wait_for_slot,
             pause=self._pause,
             outcome_unknown=outcome_unknown,
         )
@@ -382,6 +385,13 @@ class HighwayClient:
 
     def _wait_for_slot(self) -> None:
         self._limiter.acquire(self._stop.is_set)
+        self._check_stopped()
+
+    def _wait_for_poll_slot(self) -> None:
+        self._limiter.acquire(self._stop.is_set, leave_free=ratelimit.POLL_HEADROOM)
+        self._check_stopped()
+
+    def _check_stopped(self) -> None:
         if self._stop.is_set():
             raise Cancelled("Stopped while waiting for the service")
 
