@@ -138,6 +138,7 @@ def main() -> int:
         results += run_figures([py50, str(BENCH / "timeline.py"), "--runs", arguments.runs])
     if "keyframes" in wanted:
         results += run_figures([py50, str(ROOT / "tools" / "bench_capture.py"), "--runs", "7", "--json"])
+        results += run_figures([py50, str(BENCH / "keyframe_formats.py"), "--runs", "7", "--json"])
     if "enable" in wanted:
         with tempfile.TemporaryDirectory() as out:
             zip_path = built_zip(Path(out))
