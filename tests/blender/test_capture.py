@@ -309,7 +309,7 @@ def test_a_render_is_handed_over_unencoded_for_the_worker(scene, two_shots, monk
     assert not first.data.startswith(PNG_SIGNATURE)
     for captured, colour in ((first, GREEN), (last, BLUE)):
         prepared = prepare_keyframe(captured.data, "16:9", "720p")
-        assert prepared.mime_type == "image/png"
+        assert prepared.mime_type == "image/jpeg"
         assert_colour(Image.open(io.BytesIO(prepared.data)), colour)
 
 

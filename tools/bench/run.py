@@ -134,6 +134,7 @@ def main() -> int:
         results += run_figures([py50, str(BENCH / "timeline.py"), "--runs", arguments.runs])
     if "keyframes" in wanted:
         results += run_figures([py50, str(ROOT / "tools" / "bench_capture.py"), "--runs", "7", "--json"])
+        results += run_figures([py50, str(BENCH / "keyframe_formats.py"), "--runs", "7", "--json"])
     if "overhead" in wanted:
         results += run_figures([py50, str(BENCH / "overhead.py"), "--runs", arguments.runs])
     if "overhead_window" in wanted:  # Debian's Blender 4.3 in a window: needs root (docs/testing.md)

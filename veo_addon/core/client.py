@@ -220,7 +220,9 @@ class HighwayClient:
                 return Failed(UNREADABLE, error)
 
         try:
-            return self._retry(attempt, poll_rule, self.settings.retry)
+            return self._retry(
+                attempt, poll_rule, self.settings.retry, wait_for_slot=self._wait_for_poll_slot
+            )
         except NotFoundError as error:
             raise TaskNotFoundError(task_id) from error
 
@@ -267,7 +269,8 @@ class HighwayClient:
             return Failed(INCOMPLETE, stopped)
 
         try:
-            self._retry(attempt, download_rule, self.settings.retry)
+            # Result files come from a storage host, outside the service's request limit.
+            self._retry(attempt, download_rule, self.settings.retry, wait_for_slot=self._check_stopped)
             if expect_mp4 and not is_mp4_file(partial):
                 raise InvalidMediaError(f"The download of {label} is not an MP4 file")
             os.replace(partial, dest)
@@ -284,12 +287,14 @@ class HighwayClient:
         rule: Callable[[Event], Verdict],
         policy: RetryPolicy,
         outcome_unknown: Callable[[Failed], VeoError] | None = None,
+        *,
+        wait_for_slot: Callable[[], None] | None = None,
     ) -> T:
         return run_with_retries(
             attempt,
             rule,
             policy,
-            wait_for_slot=self._wait_for_slot,
+            wait_for_slot=wait_for_slot or self._wait_for_slot,
             pause=self._pause,
             outcome_unknown=outcome_unknown,
         )
@@ -371,17 +376,30 @@ class HighwayClient:
             with open(partial, "r+b" if received else "wb") as out:
                 out.seek(received)
                 out.truncate()
-                for chunk in response.iter_bytes(chunk_size=1 << 16):
+                # As the bytes arrive, not re-chunked: a re-chunking buffer would lose what it held
+                # when the connection breaks, and the resume would start that much earlier.
+                reported, next_report = received, received
+                for chunk in response.iter_bytes():
                     out.write(chunk)
                     received += len(chunk)
-                    if on_progress is not None:
+                    if on_progress is not None and (received >= next_report or received == total):
                         on_progress(received, total)
+                        reported, next_report = received, received + PROGRESS_STEP_BYTES
                     if self._stop.is_set():
                         raise Cancelled("Download stopped")
+                if on_progress is not None and reported != received:
+                    on_progress(received, total)
             return received, total
 
     def _wait_for_slot(self) -> None:
         self._limiter.acquire(self._stop.is_set)
+        self._check_stopped()
+
+    def _wait_for_poll_slot(self) -> None:
+        self._limiter.acquire(self._stop.is_set, leave_free=ratelimit.POLL_HEADROOM)
+        self._check_stopped()
+
+    def _check_stopped(self) -> None:
         if self._stop.is_set():
             raise Cancelled("Stopped while waiting for the service")
 
@@ -389,6 +407,11 @@ class HighwayClient:
         log.info("retrying in %.1f s: %s", seconds, because)
         if self._stop.wait(seconds):
             raise Cancelled("Stopped while waiting to retry")
+
+
+# Progress is reported on the first bytes, then once per this many and at the end: a call for
+# every network read (64 KiB) cost a few percent of a loopback download's throughput.
+PROGRESS_STEP_BYTES = 1 << 20
 
 
 def _failed_status(response: httpx.Response) -> Failed:

@@ -63,6 +63,8 @@ class DeliverySteps(RunnerBase):
     _policy: PollPolicy
     _link_refreshes: int
     _last_progress_event: float
+    # When this runner's own submit was accepted (monotonic); None when it follows an existing task.
+    _submitted_at: float | None = None
 
     def _follow_task(self) -> None:
         try:
@@ -113,6 +115,12 @@ class DeliverySteps(RunnerBase):
         assert task_id
         polls_without_news = 0
         last_seen: tuple[object, ...] = ()
+        if self._submitted_at is not None:
+            # A task accepted a moment ago is not done yet: asking at once would spend a request
+            # of the service's per-minute allowance (shared by every job) to learn nothing.
+            first_wait = self._submitted_at + self._policy.min_interval - time.monotonic()
+            if first_wait > 0 and self._stop.wait(first_wait):
+                raise StopRequested
         while True:
             if self._stop.is_set():
                 raise StopRequested

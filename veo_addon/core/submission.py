@@ -43,6 +43,7 @@ class SubmissionSteps(RunnerBase):
 
     _force_new: bool
     _identical_submit_wait: float
+    _submitted_at: float | None  # read by DeliverySteps: the first poll waits a poll interval
 
     def _prepare(self) -> GenerationRequest | None:
         """Build the request. None: the job ended."""
@@ -247,6 +248,7 @@ class SubmissionSteps(RunnerBase):
             return
         with self._lock:
             self._job.task_id = task_id
+        self._submitted_at = time.monotonic()
         # Nobody hears of the task id before the journal holds it: not even the main thread.
         self._set_state(JobState.QUEUED, f"Task {task_id} accepted; waiting in the queue.", emit=False)
         try:
