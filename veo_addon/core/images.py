@@ -310,8 +310,9 @@ def prepare_keyframe(
 
     `data` is PNG, JPEG, TIFF, WebP or SGI (a render capture) of any size up to the read limits;
     `max_bytes` bounds what comes out; it is sent as `image_format` (PNG only when asked: lossless
-    but about 4x the bytes and far slower to encode) unless that is over it. `aspect_ratio` is 16:9 or 9:16; the caller resolves
-    "auto" from the scene's output shape with `aspect_for_size` because only it knows the scene.
+    but about 4x the bytes and far slower to encode) unless that is over it. `aspect_ratio` is
+    16:9 or 9:16; the caller resolves "auto" from the scene's output shape with `aspect_for_size`
+    because only it knows the scene.
     """
     sniff_source_format(data, what, (*KEYFRAME_FILE_FORMATS, SourceFormat.SGI))
     size = target_size(aspect_ratio, resolution)
