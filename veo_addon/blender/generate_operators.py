@@ -175,10 +175,17 @@ class VEO_OT_fill_gaps(
             if not plan.to_fill:
                 raise VeoError(plan.cost_line())
             self.announce("INFO", plan.cost_line())
-            for transition, _duration in plan.to_fill:
-                planned = plan_generation(scene, transition, options, settings)
-                jobs.append(manager.start(planned))
-                lines.extend(planned.warnings)
+            captured = []
+            try:
+                for transition, _duration in plan.to_fill:
+                    captured.append(plan_generation(scene, transition, options, settings))
+            finally:
+                # Every keyframe is rendered before the first job starts, so no worker or picture
+                # thread runs while Blender renders (the combination has crashed Blender). Gaps
+                # captured before a refusal still start, as they would one by one.
+                for planned in captured:
+                    jobs.append(manager.start(planned))
+                    lines.extend(planned.warnings)
         except VeoError as error:
             self.report({"ERROR"}, str(error))
             if not jobs:
