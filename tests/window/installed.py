@@ -128,3 +128,23 @@ def install(folder: Path, zip_file: Path | None = None, timeout: float = 120) ->
         env=env,
         binds=[folder],
     )
+
+
+def tail(text: str, lines: int = 60) -> str:
+    """The end of a Blender's output, for an assertion message."""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def make_edit(extension: InstalledExtension, env: dict[str, str], edit: Path) -> None:
+    """Write the two-shot edit (in_blender/make_edit.py) to `edit` with the chroot's Blender."""
+    script = extension.stage(Path(__file__).resolve().parent / "in_blender" / "make_edit.py")
+    made = window_env.run(
+        ["blender", "-b", "--factory-startup", "--python", str(script), "--", str(edit)],
+        binds=extension.binds,
+        env=env,
+        timeout=120,
+        capture=True,
+    )
+    assert made.returncode == 0 and edit.is_file(), (
+        f"making the edit failed:\n{tail(made.stdout + made.stderr)}"
+    )

@@ -17,10 +17,6 @@ IN_BLENDER = Path(__file__).resolve().parent / "in_blender"
 WINDOW_TIMEOUT = 300  # the first Vulkan run compiles shaders for 30-60 s
 
 
-def tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 def test_an_open_meta_strip_is_named_by_the_panel_and_the_operator(tmp_path: Path) -> None:
     with LocalHighway(gen_seconds=0.5) as server:
         extension = installed.install(tmp_path)
@@ -30,15 +26,7 @@ def test_an_open_meta_strip_is_named_by_the_panel_and_the_operator(tmp_path: Pat
             "VEO_USER_DIR": str(tmp_path / "user"),
         }
         edit = tmp_path / "edit.blend"
-        make_edit = ["blender", "-b", "--factory-startup", "--python"]
-        made = window_env.run(
-            [*make_edit, str(extension.stage(IN_BLENDER / "make_edit.py")), "--", str(edit)],
-            binds=extension.binds,
-            env=env,
-            timeout=120,
-            capture=True,
-        )
-        assert made.returncode == 0 and edit.is_file(), tail(made.stdout + made.stderr)
+        installed.make_edit(extension, env, edit)
         result_path = tmp_path / "result.json"
         script = extension.stage(IN_BLENDER / "awkward_meta_window.py")
         completed = window_env.run(
@@ -51,10 +39,10 @@ def test_an_open_meta_strip_is_named_by_the_panel_and_the_operator(tmp_path: Pat
         submits = server.submit_count
 
     output = f"{completed.stdout}\n{completed.stderr}"
-    assert result_path.is_file(), f"no result (exit {completed.returncode}):\n{tail(output)}"
+    assert result_path.is_file(), f"no result (exit {completed.returncode}):\n{installed.tail(output)}"
     result = json.loads(result_path.read_text())
-    assert result.get("done") and not result["errors"], json.dumps(result, indent=1) + tail(output)
-    assert "Traceback" not in output, tail(output)
+    assert result.get("done") and not result["errors"], json.dumps(result, indent=1) + installed.tail(output)
+    assert "Traceback" not in output, installed.tail(output)
 
     inside = result["states"]["inside_meta_two_selected"]
     assert inside["meta_stack"], inside  # the window really shows the meta strip's inside

@@ -26,10 +26,6 @@ GAP = [61, 157]  # frame_final_start / frame_final_end of the gap make_edit.py l
 WINDOW_TIMEOUT = 300  # the first Vulkan run compiles shaders for 30-60 s
 
 
-def tail(text: str, lines: int = 40) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 def under(path: str, folder: Path) -> bool:
     return Path(path).resolve().is_relative_to(folder.resolve())
 
@@ -57,19 +53,7 @@ def test_installed_zip_generates_headless_in_debian_blender(highway: LocalHighwa
     extension = installed.install(tmp_path)
     env = extension.env | {"VEO_BASE_URL": highway.base_url, "VEO_API_KEY": "installed-test-key"}
     edit = tmp_path / "edit.blend"
-    make_edit = [
-        "blender",
-        "-b",
-        "--factory-startup",
-        "--python",
-        str(extension.stage(IN_BLENDER / "make_edit.py")),
-    ]
-    made = window_env.run(
-        [*make_edit, "--", str(edit)], binds=extension.binds, env=env, timeout=120, capture=True
-    )
-    assert made.returncode == 0 and edit.is_file(), (
-        f"making the edit failed:\n{tail(made.stdout + made.stderr)}"
-    )
+    installed.make_edit(extension, env, edit)
 
     result_path = tmp_path / "result.json"
     cli = extension.stage(REPOSITORY / "scripts" / "veo_generate.py")
@@ -82,10 +66,10 @@ def test_installed_zip_generates_headless_in_debian_blender(highway: LocalHighwa
     completed = window_env.run(generate, binds=extension.binds, env=env, timeout=180, capture=True)
     output = f"{completed.stdout}\n{completed.stderr}"
     assert completed.returncode == 0 and result_path.is_file(), (
-        f"exit {completed.returncode}:\n{tail(output)}"
+        f"exit {completed.returncode}:\n{installed.tail(output)}"
     )
     result = json.loads(result_path.read_text())
-    seen = f"{json.dumps(result, indent=1)}\n{tail(output)}"
+    seen = f"{json.dumps(result, indent=1)}\n{installed.tail(output)}"
 
     assert result["python"] == [3, 13] and result["blender"].startswith("4.3"), seen
     assert result["online_access"] is True, seen
@@ -119,10 +103,10 @@ def test_installed_zip_enables_in_a_real_window(tmp_path: Path) -> None:
     )
     output = f"{completed.stdout}\n{completed.stderr}"
     assert result_path.is_file(), (
-        f"the window Blender wrote no result (exit {completed.returncode}):\n{tail(output)}"
+        f"the window Blender wrote no result (exit {completed.returncode}):\n{installed.tail(output)}"
     )
     result = json.loads(result_path.read_text())
-    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
+    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{installed.tail(output)}"
     if "first_timer_wall" in result:
         print(f"window Blender start to first timer: {result['first_timer_wall'] - started:.1f} s")
 

@@ -26,10 +26,6 @@ WINDOW_TIMEOUT = 360  # the first Vulkan run compiles shaders for 30-60 s
 GENERATION_SECONDS = 6.0  # long enough to see progress and press Esc while the task runs
 
 
-def tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -> None:
     # No skip: when the chroot cannot be built or started this raises and the test fails.
     with LocalHighway(gen_seconds=GENERATION_SECONDS) as highway:
@@ -40,19 +36,7 @@ def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -
             "VEO_USER_DIR": str(tmp_path / "user"),
         }
         edit = tmp_path / "edit.blend"
-        make_edit = [
-            "blender",
-            "-b",
-            "--factory-startup",
-            "--python",
-            str(extension.stage(IN_BLENDER / "make_edit.py")),
-        ]
-        made = window_env.run(
-            [*make_edit, "--", str(edit)], binds=extension.binds, env=env, timeout=120, capture=True
-        )
-        assert made.returncode == 0 and edit.is_file(), (
-            f"making the edit failed:\n{tail(made.stdout + made.stderr)}"
-        )
+        installed.make_edit(extension, env, edit)
 
         result_path = tmp_path / "result.json"
         script = extension.stage(IN_BLENDER / "modal_generate.py")
@@ -67,10 +51,10 @@ def test_generate_waits_modally_esc_stops_and_resume_completes(tmp_path: Path) -
         submits = highway.submit_count
     output = f"{completed.stdout}\n{completed.stderr}"
     assert result_path.is_file(), (
-        f"the window Blender wrote no result (exit {completed.returncode}):\n{tail(output)}"
+        f"the window Blender wrote no result (exit {completed.returncode}):\n{installed.tail(output)}"
     )
     result = json.loads(result_path.read_text())
-    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
+    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{installed.tail(output)}"
     assert completed.returncode == 0 and result.get("done") and not result["errors"], seen
     assert "Traceback" not in output, seen  # nothing failed inside Blender, not even in a handler
 

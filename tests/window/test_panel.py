@@ -31,10 +31,6 @@ WINDOW_TIMEOUT = 330  # the first Vulkan run compiles shaders for 30-60 s
 SCREENSHOTS = ("panel-request.png", "panel-running.png", "panel-inserted.png", "panel-failed.png")
 
 
-def tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 def test_panel_hotkey_and_job_list_in_a_real_window(tmp_path: Path) -> None:
     # Long enough to see the job running (and take its picture), short enough for the suite.
     with LocalHighway(gen_seconds=8.0) as server:
@@ -45,19 +41,7 @@ def test_panel_hotkey_and_job_list_in_a_real_window(tmp_path: Path) -> None:
             "VEO_USER_DIR": str(tmp_path / "user"),
         }
         edit = tmp_path / "edit.blend"
-        make_edit = [
-            "blender",
-            "-b",
-            "--factory-startup",
-            "--python",
-            str(extension.stage(IN_BLENDER / "make_edit.py")),
-        ]
-        made = window_env.run(
-            [*make_edit, "--", str(edit)], binds=extension.binds, env=env, timeout=120, capture=True
-        )
-        assert made.returncode == 0 and edit.is_file(), (
-            f"making the edit failed:\n{tail(made.stdout + made.stderr)}"
-        )
+        installed.make_edit(extension, env, edit)
 
         shots = tmp_path / "shots"
         shots.mkdir()
@@ -77,10 +61,10 @@ def test_panel_hotkey_and_job_list_in_a_real_window(tmp_path: Path) -> None:
 
     output = f"{completed.stdout}\n{completed.stderr}"
     assert result_path.is_file(), (
-        f"the window Blender wrote no result (exit {completed.returncode}):\n{tail(output)}"
+        f"the window Blender wrote no result (exit {completed.returncode}):\n{installed.tail(output)}"
     )
     result = json.loads(result_path.read_text())
-    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
+    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{installed.tail(output)}"
     print(f"window run: {wall:.1f} s wall, scenario {result.get('seconds')} s after the first timer")
     print(f"slowest draw() per panel, ms: {result.get('slowest_draw_ms')}")
 

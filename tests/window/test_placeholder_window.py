@@ -32,10 +32,6 @@ GENERATION_SECONDS = 6.0  # long enough to render the gap and take the placehold
 SCREENSHOTS = ("placeholder-in-gap.png", "takes-panel.png")
 
 
-def tail(text: str, lines: int = 60) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])
-
-
 def mean_rgb(path: Path) -> tuple[float, float, float]:
     red, green, blue = ImageStat.Stat(Image.open(path).convert("RGB")).mean
     return red, green, blue
@@ -50,17 +46,7 @@ def test_placeholder_at_submit_plays_then_the_takes_panel_in_a_real_window(tmp_p
             "VEO_USER_DIR": str(tmp_path / "user"),
         }
         edit = tmp_path / "edit.blend"
-        make_edit = ["blender", "-b", "--factory-startup", "--python"]
-        made = window_env.run(
-            [*make_edit, str(extension.stage(IN_BLENDER / "make_edit.py")), "--", str(edit)],
-            binds=extension.binds,
-            env=env,
-            timeout=120,
-            capture=True,
-        )
-        assert made.returncode == 0 and edit.is_file(), (
-            f"making the edit failed:\n{tail(made.stdout + made.stderr)}"
-        )
+        installed.make_edit(extension, env, edit)
         shots = tmp_path / "shots"
         shots.mkdir()
         result_path = tmp_path / "placeholder-result.json"
@@ -78,10 +64,10 @@ def test_placeholder_at_submit_plays_then_the_takes_panel_in_a_real_window(tmp_p
 
     output = f"{completed.stdout}\n{completed.stderr}"
     assert result_path.is_file(), (
-        f"the window Blender wrote no result (exit {completed.returncode}):\n{tail(output)}"
+        f"the window Blender wrote no result (exit {completed.returncode}):\n{installed.tail(output)}"
     )
     result = json.loads(result_path.read_text())
-    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{tail(output)}"
+    seen = f"exit {completed.returncode}; result {json.dumps(result, indent=1)}\n{installed.tail(output)}"
     print(f"window run: {wall:.1f} s wall, scenario {result.get('seconds')} s after the first timer")
     print(
         f"Generate Transition (invoke to RUNNING_MODAL, placeholder made): {result.get('generate_1_ms')} ms"
