@@ -11,17 +11,14 @@ rule there, because a submit costs money:
   a 400 is sent once more in the other Base64 form.
 
 The API key is sent only to the configured base URL, never to the hosts that
-serve result files, and never appears in an error, a repr or a log line.
+serve result files (their streaming to disk is download.py), and never appears in an
+error, a repr or a log line.
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import json
 import logging
-import os
-import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,28 +26,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import ratelimit
+from .download import download_file
 from .errors import (
     AuthenticationError,
     BadRequestError,
     Cancelled,
-    InvalidMediaError,
     MalformedResponseError,
     NetworkError,
     NotFoundError,
-    ResultExpiredError,
     SubmitOutcomeUnknownError,
     TaskNotFoundError,
     VeoError,
     missing_key_error,
 )
-from .http_errors import error_from_response
-from .job import process_alive
+from .http_errors import describe_error, failed_status
 from .lazy_import import lazy_module
-from .mp4 import is_mp4_file
 from .ratelimit import RateLimiter
 from .request import Base64Form, GenerationRequest
 from .retry import (
-    INCOMPLETE,
     NO_ANSWER,
     NOT_SENT,
     UNREADABLE,
@@ -59,7 +52,6 @@ from .retry import (
     Verdict,
     download_rule,
     poll_rule,
-    retry_after_seconds,
     run_with_retries,
     submit_rule,
     transport_event,
@@ -209,11 +201,11 @@ class HighwayClient:
                 response = self._api.get(RESULT_PATH, params={"task_id": task_id})
             except httpx.TransportError as error:
                 failure = NetworkError(
-                    f"Could not get task {task_id} from {self.base_url}: {_describe(error)}"
+                    f"Could not get task {task_id} from {self.base_url}: {describe_error(error)}"
                 )
                 return Failed(transport_event(error), failure, cause=error)
             if response.status_code >= 400:
-                return _failed_status(response)
+                return failed_status(response)
             try:
                 return TaskResult.from_payload(_json_or_malformed(response, task_id), task_id)
             except MalformedResponseError as error:
@@ -238,46 +230,21 @@ class HighwayClient:
         """Stream `url` to `dest`: through a temporary file renamed into place only when the
         whole file arrived (Content-Length checked, dropped transfers resumed with Range) and,
         for videos, starts with an MP4 `ftyp` box. Nothing is left behind on failure."""
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        # A name of its own: another process (or thread) may be fetching the same file right
-        # now, and a shared name would let one truncate or rename the other's bytes.
-        partial = _new_partial_file(dest)
-        label = f"the result of task {task_id}" if task_id else "the result file"
-        received = 0
 
-        def attempt() -> int | Failed:
-            nonlocal received
-            try:
-                outcome = self._download_once(url, partial, received, on_progress, label, task_id)
-            except httpx.TransportError as error:
-                event = transport_event(error)
-                if event == NOT_SENT:
-                    text = f"Could not reach the file host for {label}: {_describe(error)}"
-                else:
-                    received = partial.stat().st_size if partial.exists() else 0
-                    text = f"Download of {label} broke off at {received} bytes: {_describe(error)}"
-                return Failed(event, NetworkError(text), cause=error)
-            if isinstance(outcome, Failed):
-                return outcome
-            received, total = outcome
-            if total is None or received == total:
-                return received
-            stopped = NetworkError(f"Download of {label} stopped at {received} of {total} bytes")
-            if received > total:
-                received = 0  # the server sent more than it announced: start over
-            return Failed(INCOMPLETE, stopped)
-
-        try:
+        def retry(attempt: Callable[[], int | Failed]) -> int:
             # Result files come from a storage host, outside the service's request limit.
-            self._retry(attempt, download_rule, self.settings.retry, wait_for_slot=self._check_stopped)
-            if expect_mp4 and not is_mp4_file(partial):
-                raise InvalidMediaError(f"The download of {label} is not an MP4 file")
-            os.replace(partial, dest)
-        finally:
-            partial.unlink(missing_ok=True)
-        log.info("downloaded %s (%d bytes)", dest.name, dest.stat().st_size)
-        return dest
+            return self._retry(attempt, download_rule, self.settings.retry, wait_for_slot=self._check_stopped)
+
+        return download_file(
+            self._files,
+            url,
+            Path(dest),
+            on_progress,
+            retry=retry,
+            stop=self._stop,
+            task_id=task_id,
+            expect_mp4=expect_mp4,
+        )
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -308,14 +275,16 @@ class HighwayClient:
             except httpx.TransportError as error:
                 event = transport_event(error)
                 if event == NOT_SENT:
-                    failure: VeoError = NetworkError(f"Could not reach {self.base_url}: {_describe(error)}")
+                    failure: VeoError = NetworkError(
+                        f"Could not reach {self.base_url}: {describe_error(error)}"
+                    )
                 else:
                     failure = NetworkError(
-                        f"The submit was sent but no answer came back ({_describe(error)})"
+                        f"The submit was sent but no answer came back ({describe_error(error)})"
                     )
                 return Failed(event, failure, cause=error)
             if response.status_code >= 400:
-                return _failed_status(response)
+                return failed_status(response)
             task_id = _task_id_in(response)
             if task_id is None:
                 return Failed(UNREADABLE, MalformedResponseError("The service accepted the submit"))
@@ -338,59 +307,6 @@ class HighwayClient:
 
         return self._retry(attempt, submit_rule, self.settings.submit_retry, outcome_unknown)
 
-    def _download_once(
-        self,
-        url: str,
-        partial: Path,
-        received: int,
-        on_progress: Callable[[int, int | None], None] | None,
-        label: str,
-        task_id: str,
-    ) -> tuple[int, int | None] | Failed:
-        headers = {"Range": f"bytes={received}-"} if received else {}
-        with self._files.stream("GET", url, headers=headers) as response:
-            status = response.status_code
-            if status in (403, 404, 410):
-                expired = ResultExpiredError(
-                    f"The download link for {label} has expired (HTTP {status}); "
-                    "the clip can no longer be fetched from the service.",
-                    task_id=task_id,
-                )
-                return Failed(status, expired)
-            if status == 416 and received:
-                return received, received  # we already hold every byte
-            if status >= 400:
-                response.read()  # a streamed answer must be read before its error body is parsed
-                failed = _failed_status(response)
-                if download_rule(status) is Verdict.RETRY:
-                    return failed
-                return Failed(status, NetworkError(f"Download of {label} failed: {failed.error}"))
-            if status == 206 and received:
-                start = _content_range_start(response.headers.get("Content-Range"))
-                if start != received:
-                    received = 0  # not the range we asked for: start over
-            else:
-                received = 0  # a full answer (the host ignored Range)
-            length = response.headers.get("Content-Length")
-            total = received + int(length) if length and length.isdigit() else None
-            with open(partial, "r+b" if received else "wb") as out:
-                out.seek(received)
-                out.truncate()
-                # As the bytes arrive, not re-chunked: a re-chunking buffer would lose what it held
-                # when the connection breaks, and the resume would start that much earlier.
-                reported, next_report = received, received
-                for chunk in response.iter_bytes():
-                    out.write(chunk)
-                    received += len(chunk)
-                    if on_progress is not None and (received >= next_report or received == total):
-                        on_progress(received, total)
-                        reported, next_report = received, received + PROGRESS_STEP_BYTES
-                    if self._stop.is_set():
-                        raise Cancelled("Download stopped")
-                if on_progress is not None and reported != received:
-                    on_progress(received, total)
-            return received, total
-
     def _wait_for_slot(self) -> None:
         self._limiter.acquire(self._stop.is_set)
         self._check_stopped()
@@ -407,16 +323,6 @@ class HighwayClient:
         log.info("retrying in %.1f s: %s", seconds, because)
         if self._stop.wait(seconds):
             raise Cancelled("Stopped while waiting to retry")
-
-
-# Progress is reported on the first bytes, then once per this many and at the end: a call for
-# every network read (64 KiB) cost a few percent of a loopback download's throughput.
-PROGRESS_STEP_BYTES = 1 << 20
-
-
-def _failed_status(response: httpx.Response) -> Failed:
-    """An error status as a failed attempt, with the server's Retry-After when it sent one."""
-    return Failed(response.status_code, error_from_response(response), retry_after_seconds(response))
 
 
 def _task_id_in(response: httpx.Response) -> str | None:
@@ -438,46 +344,6 @@ def _json_or_malformed(response: httpx.Response, task_id: str) -> Any:
         ) from None
 
 
-def _content_range_start(value: str | None) -> int | None:
-    # "bytes 100-999/1000"
-    if not value or not value.startswith("bytes "):
-        return None
-    try:
-        return int(value[6:].split("-", 1)[0])
-    except ValueError:
-        return None
-
-
-def _new_partial_file(dest: Path) -> Path:
-    """Create an empty `<dest name>.<pid>-<random>.part` beside `dest`, unique to this download,
-    after removing those a process that died mid-download left behind (Blender killed).
-
-    Not tempfile.mkstemp: its 0600 mode would end up on the clip; this one follows the umask
-    like any other file the user saves."""
-    _remove_abandoned_partials(dest)
-    while True:
-        partial = dest.with_name(f"{dest.name}.{os.getpid()}-{secrets.token_hex(6)}.part")
-        try:
-            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-        os.close(fd)
-        return partial
-
-
-def _remove_abandoned_partials(dest: Path) -> None:
-    for partial in dest.parent.glob(f"{glob.escape(dest.name)}.*-*.part"):
-        owner = partial.name[len(dest.name) + 1 :].split("-", 1)[0]
-        if owner.isdigit() and not process_alive(int(owner)):
-            with contextlib.suppress(OSError):  # e.g. still open on Windows: its owner lives
-                partial.unlink()
-
-
 def _is_header_safe_key(key: str) -> bool:
     """Printable ASCII without whitespace: what an Authorization header can carry as typed."""
     return all("!" <= char <= "~" for char in key)
-
-
-def _describe(error: Exception) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -16,7 +16,7 @@ from .errors import (
     ServiceUnavailableError,
 )
 from .lazy_import import lazy_module
-from .retry import retry_after_seconds
+from .retry import Failed, retry_after_seconds
 
 if TYPE_CHECKING:
     import httpx
@@ -80,3 +80,14 @@ def error_from_response(response: httpx.Response) -> ApiError:
             reason=reason,
         )
     return ApiError(f"Unexpected HTTP {status}{detail}", status=status, reason=reason)
+
+
+def failed_status(response: httpx.Response) -> Failed:
+    """An error status as a failed attempt, with the server's Retry-After when it sent one."""
+    return Failed(response.status_code, error_from_response(response), retry_after_seconds(response))
+
+
+def describe_error(error: Exception) -> str:
+    """A low-level error (httpx, OSError) as one line: its type, and its text when it has one."""
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
