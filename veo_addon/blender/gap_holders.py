@@ -90,6 +90,7 @@ def _held_sentence(strip: Any, job: Job | None) -> str:
             "Resume it, or Forget that job (Veo job list) to generate there again"
         )
     return (
-        f"{held}: {which} is still generating a clip for it; wait for it, or Stop and Forget that job "
-        "(Veo job list) to generate there again"
+        f"{held}: {which} is still generating a clip for it; let it finish (in a reopened file: "
+        "Resume Jobs, or --resume headless), or Stop and Forget that job (Veo job list) to generate "
+        "there again"
     )

@@ -267,16 +267,12 @@ def claim(scene: bpy.types.Scene, job: Job) -> Spot | None:
 
 def clear_ended(scene: bpy.types.Scene, start: int, end: int) -> bool:
     """Remove the placeholders of jobs that failed for good from frames [start, end), where a new
-    job is starting: the gap is open again (gap_holders). One locked, or on a locked channel,
-    stays (the editor keeps it) and the new strips go above it. True if any was removed."""
-    editor = scene.sequence_editor
+    job is starting: the gap is open again (gap_holders). A lock does not keep one: it is the
+    add-on's stand-in, which a landing clip takes off a locked channel too (and in Blender 5.0 a
+    strip reads as locked whenever its channel is). True if any was removed."""
     if end <= start:
         return False  # strips that touch: no gap, nothing in it
-    ended = [
-        strip
-        for strip in gap_holders.ended_placeholders(scene, start, end)
-        if not (strip.lock or (editor is not None and editor.channels[strip.channel].lock))
-    ]
+    ended = gap_holders.ended_placeholders(scene, start, end)
     for strip in ended:
         _remove(scene, strip)
     return bool(ended)
