@@ -83,11 +83,14 @@ def _held_sentence(strip: Any, job: Job | None) -> str:
             "account, then Forget that job (Veo job list) to generate there again"
         )
     if job.state is JobState.DOWNLOADED:
-        return f"{held}: {which}'s clip is downloaded and waiting to go in; Resume it, or Forget that job"
+        return (
+            f"{held}: {which}'s clip is downloaded and waiting to go in; Resume it (--resume headless), "
+            "or Forget that job"
+        )
     if job.state in (JobState.STOPPED, JobState.FAILED):
         return (
             f"{held}: {which} is {job.state.value}, but its task can still be fetched at no new charge; "
-            "Resume it, or Forget that job (Veo job list) to generate there again"
+            "Resume it (--resume headless), or Forget that job (Veo job list) to generate there again"
         )
     return (
         f"{held}: {which} is still generating a clip for it; let it finish (in a reopened file: "
