@@ -81,6 +81,21 @@ def test_generate_at_the_playhead_in_a_failed_placeholder_replaces_it(  # type: 
     assert_new_clip_alone_in_the_gap(scene, failed)
 
 
+def test_a_selected_failed_placeholder_is_no_shot_so_generate_takes_the_gap_under_the_playhead(  # type: ignore[no-untyped-def]
+    veo, timeline: TimelineBuilder, tmp_path: Path
+) -> None:
+    """Clicking the placeholder (to read its job's reason in the Veo tab) selects it."""
+    failed = failed_job_saved_and_reopened(veo, timeline, tmp_path)
+    scene = bpy.context.scene
+    playhead_alone_at(scene, 70)
+    placeholders(scene)[0].select = True
+
+    assert bpy.ops.veo.generate_transition(**GENERATE) == {"FINISHED"}
+
+    assert veo.submit_count == 2
+    assert_new_clip_alone_in_the_gap(scene, failed)
+
+
 def test_a_running_jobs_placeholder_keeps_its_gap_from_fill_all_gaps_and_says_which_job(  # type: ignore[no-untyped-def]
     veo, timeline: TimelineBuilder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

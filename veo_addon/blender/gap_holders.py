@@ -17,7 +17,7 @@ nothing else knows whether its clip may still come.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..core.job import Job, JobState
 from . import compat, jobstore
@@ -68,32 +68,37 @@ def check_not_held(scene: Scene, start: int, end: int) -> None:
     for strip in placeholders_over(scene, start, end):
         job = placeholder_job(scene, strip)
         if not has_ended(job):
-            raise TimelineError(_held_sentence(strip, job))
+            _refuse_held(strip, job)
 
 
-def _held_sentence(strip: Any, job: Job | None) -> str:
-    first, last = compat.visible_start(strip), compat.visible_end(strip) - 1
-    held = f"Placeholder '{strip.name}' holds frames {first}–{last}"
+def _refuse_held(strip: Any, job: Job | None) -> NoReturn:
+    """One sentence per case, each a literal, so docs/troubleshooting.md lists them (tools/messages.py)."""
+    name, first, last = strip.name, compat.visible_start(strip), compat.visible_end(strip) - 1
     if job is None:
-        return f"{held}, and no job in this file's list owns it: delete that strip to generate there"
-    which = f"job {job.job_id[:6]}"
+        raise TimelineError(
+            f"Placeholder '{name}' holds frames {first}–{last}, and no job in this file's list owns it: "
+            "delete that strip to generate there"
+        )
+    which = job.job_id[:6]
     if job.state is JobState.UNKNOWN_OUTCOME:
-        return (
-            f"{held}: {which} was sent and may have been billed, but no answer came; check your "
-            "account, then Forget that job (Veo job list) to generate there again"
+        raise TimelineError(
+            f"Placeholder '{name}' holds frames {first}–{last}: job {which} was sent and may have been "
+            "billed, but no answer came; check your account, then Forget that job (Veo job list) to "
+            "generate there again"
         )
     if job.state is JobState.DOWNLOADED:
-        return (
-            f"{held}: {which}'s clip is downloaded and waiting to go in; Resume it (--resume headless), "
-            "or Forget that job"
+        raise TimelineError(
+            f"Placeholder '{name}' holds frames {first}–{last}: job {which}'s clip is downloaded and "
+            "waiting to go in; Resume it (--resume headless), or Forget that job"
         )
     if job.state in (JobState.STOPPED, JobState.FAILED):
-        return (
-            f"{held}: {which} is {job.state.value}, but its task can still be fetched at no new charge; "
-            "Resume it (--resume headless), or Forget that job (Veo job list) to generate there again"
+        raise TimelineError(
+            f"Placeholder '{name}' holds frames {first}–{last}: job {which} is {job.state.value}, but its "
+            "task can still be fetched at no new charge; Resume it (--resume headless), or Forget that "
+            "job (Veo job list) to generate there again"
         )
-    return (
-        f"{held}: {which} is still generating a clip for it; let it finish (in a reopened file: "
-        "Resume Jobs, or --resume headless), or Stop and Forget that job (Veo job list) to generate "
-        "there again"
+    raise TimelineError(
+        f"Placeholder '{name}' holds frames {first}–{last}: job {which} is still generating a clip for "
+        "it; let it finish (in a reopened file: Resume Jobs, or --resume headless), or Stop and Forget "
+        "that job (Veo job list) to generate there again"
     )

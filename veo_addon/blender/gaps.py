@@ -149,7 +149,7 @@ def find_transition_from_selection(scene: Scene) -> Transition:
     chosen = [
         strip
         for strip in compat.top_level_strips(scene)
-        if strip.select and not gap_holders.is_placeholder(strip)
+        if strip.select and (_is_shot(strip) or not _is_picture(strip))
     ]
     selected = [strip for strip in chosen if _is_picture(strip)]
     selected_sounds = [strip for strip in chosen if not _is_picture(strip)]
