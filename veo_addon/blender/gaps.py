@@ -11,7 +11,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from ..core.timing import Gap, frame_rate
-from . import compat
+from . import compat, gap_holders
 from .channels import TimelineError, strip_label
 
 if TYPE_CHECKING:
@@ -55,6 +55,12 @@ def scene_rate(scene: Scene) -> Fraction:
 def _is_picture(strip: Any) -> bool:
     """Strips that show something; sound strips (a music bed under the cut) never bound a gap."""
     return bool(strip.type != "SOUND")
+
+
+def _is_shot(strip: Any) -> bool:
+    """Strips that bound or cover a gap: pictures, but no placeholder (a stand-in for a clip to
+    come, or one that failed: see gap_holders)."""
+    return _is_picture(strip) and not gap_holders.is_placeholder(strip)
 
 
 def find_transition(scene: Scene, first: Strip, second: Strip) -> Transition:
@@ -109,10 +115,17 @@ def _no_picture_side(playhead: int, after: bool, sounds: Sequence[Any]) -> Timel
 
 
 def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transition:
-    """The gap under `frame` (the playhead by default), bounded by strips on any channel."""
+    """The gap under `frame` (the playhead by default), bounded by strips on any channel; refused
+    when a placeholder whose clip may still come shows any frame of it."""
     playhead = scene.frame_current if frame is None else frame
+    transition = _transition_at(scene, playhead)
+    gap_holders.check_not_held(scene, transition.gap.start, transition.gap.end)
+    return transition
+
+
+def _transition_at(scene: Scene, playhead: int) -> Transition:
     strips = compat.top_level_strips(scene)
-    pictures = [strip for strip in strips if _is_picture(strip)]
+    pictures = [strip for strip in strips if _is_shot(strip)]
     sounds = [strip for strip in strips if not _is_picture(strip)]
     covering = [s for s in pictures if compat.visible_start(s) <= playhead < compat.visible_end(s)]
     if covering:
@@ -131,8 +144,13 @@ def find_transition_at_frame(scene: Scene, frame: int | None = None) -> Transiti
 
 
 def find_transition_from_selection(scene: Scene) -> Transition:
-    """Two selected strips, or, with none selected, the gap under the playhead."""
-    chosen = [strip for strip in compat.top_level_strips(scene) if strip.select]
+    """Two selected strips, or, with none selected, the gap under the playhead. A selected
+    placeholder (clicked to see its job) is no shot and does not count."""
+    chosen = [
+        strip
+        for strip in compat.top_level_strips(scene)
+        if strip.select and (_is_shot(strip) or not _is_picture(strip))
+    ]
     selected = [strip for strip in chosen if _is_picture(strip)]
     selected_sounds = [strip for strip in chosen if not _is_picture(strip)]
     if not chosen:
@@ -211,11 +229,12 @@ def choose_transition(scene: Scene, left_name: str = "", right_name: str = "") -
 
 
 def find_all_transitions(scene: Scene) -> list[Transition]:
-    """Every gap on the timeline (frames no picture strip covers, between two strips)."""
+    """Every gap on the timeline (frames no picture strip covers, between two strips), the gaps
+    under placeholders included: `presubmit.plan_fill` skips those still held, saying by which job."""
     spans = sorted(
         (compat.visible_start(strip), compat.visible_end(strip))
         for strip in compat.top_level_strips(scene)
-        if strip.type != "SOUND"
+        if _is_shot(strip)
     )
     holes: list[int] = []
     covered_until: int | None = None
@@ -223,4 +242,4 @@ def find_all_transitions(scene: Scene) -> list[Transition]:
         if covered_until is not None and start > covered_until:
             holes.append(covered_until)
         covered_until = end if covered_until is None else max(covered_until, end)
-    return [find_transition_at_frame(scene, frame) for frame in holes]
+    return [_transition_at(scene, frame) for frame in holes]

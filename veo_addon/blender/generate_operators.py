@@ -57,6 +57,9 @@ class VEO_OT_generate_transition(
         name="Left Strip", description="With Right Strip: the two strips around the gap"
     )
     right_strip: bpy.props.StringProperty(name="Right Strip")  # type: ignore[valid-type]
+    # Set by invoke() when it opens the prompt dialog: OK runs execute(), which keeps the typed
+    # prompt in the scene's request (the sidebar); Cancel runs nothing, so nothing is kept.
+    prompt_from_dialog: bpy.props.BoolProperty(options={"HIDDEN", "SKIP_SAVE"})  # type: ignore[valid-type]
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> OperatorResult:
         try:
@@ -73,6 +76,7 @@ class VEO_OT_generate_transition(
         assert window_manager is not None
         if ask_prompt:
             # The dialog shows the estimate as the fields change; OK is the confirmation.
+            self.prompt_from_dialog = True
             return window_manager.invoke_props_dialog(self, width=DIALOG_WIDTH, confirm_text="Generate")
         if before_paying.needs_confirmation(checked.estimate, before_paying.confirm_above(context)):
             return window_manager.invoke_confirm(
@@ -109,6 +113,9 @@ class VEO_OT_generate_transition(
     def execute(self, context: bpy.types.Context) -> OperatorResult:
         try:
             scene = scene_of(context)
+            if self.prompt_from_dialog and self.prompt.strip():
+                # Typed in the dialog: the panel shows it, and the next Generate need not ask again.
+                scene_request(scene).prompt = self.prompt
             settings = self.settings_with_gap_limits(service_settings(context))
             transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
             plan = plan_generation(

@@ -146,9 +146,11 @@ class JobManager:
             self._queue.append(_Queued(job, plan, self._file_generation))
         scene = bpy.data.scenes.get(plan.scene_name)
         if scene is not None:
+            # A failed-for-good placeholder in the gap gives way, in the same undo step.
+            cleared = placeholder.clear_ended(scene, gap.start, gap.end)
             reserved = plan.settings.placeholder and self._reserve_gap(scene, job, plan)
             jobstore.save_job(scene, job)
-            if reserved and not bpy.app.background:
+            if (reserved or cleared) and not bpy.app.background:
                 push_undo_step("Reserve Veo Transition")
         if queued:
             self._note(job)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import bpy
 
 from ..core.job import Job, JobState
-from . import compat, placeholder_images
+from . import compat, gap_holders, placeholder_images
 from .channels import TimelineError
 from .insertion_plan import gap_clip_channel
 from .provenance import PROP_JOB_ID
@@ -35,7 +35,7 @@ from .provenance import PROP_JOB_ID
 if TYPE_CHECKING:
     from .generation import GenerationPlan
 
-PROP_PLACEHOLDER = "veo_placeholder"
+PROP_PLACEHOLDER = gap_holders.PROP_PLACEHOLDER
 PROP_REASON = "veo_reason"  # why a failed or stopped job's clip will not come
 # On the scene: the jobs whose placeholder this file has held (saved and undone with it).
 PROP_HELD = "veo_placeholder_jobs"
@@ -85,8 +85,7 @@ def label(job: Job) -> str:
     return f"Veo {words} ({job.job_id[:6]})"
 
 
-def is_placeholder(strip: Any) -> bool:
-    return bool(strip.get(PROP_PLACEHOLDER))
+is_placeholder = gap_holders.is_placeholder
 
 
 def find(scene: bpy.types.Scene, job_id: str) -> Any | None:
@@ -266,6 +265,19 @@ def claim(scene: bpy.types.Scene, job: Job) -> Spot | None:
     return spot
 
 
+def clear_ended(scene: bpy.types.Scene, start: int, end: int) -> bool:
+    """Remove the placeholders of jobs that failed for good from frames [start, end), where a new
+    job is starting: the gap is open again (gap_holders). A lock does not keep one: it is the
+    add-on's stand-in, which a landing clip takes off a locked channel too (and in Blender 5.0 a
+    strip reads as locked whenever its channel is). True if any was removed."""
+    if end <= start:
+        return False  # strips that touch: no gap, nothing in it
+    ended = gap_holders.ended_placeholders(scene, start, end)
+    for strip in ended:
+        _remove(scene, strip)
+    return bool(ended)
+
+
 def put_back(scene: bpy.types.Scene, job: Job, spot: Spot) -> None:
     """The clip did not go in after all: the placeholder holds the gap again, as it was."""
     _build(scene, job, spot)
@@ -292,6 +304,8 @@ def restore(scene: bpy.types.Scene, job: Job) -> bool:
     if job.state is JobState.INSERTED or find(scene, job.job_id) is not None:
         return False
     start, end, channel = (int(value) for value in recorded)
+    if not gap_holders.has_ended(job):
+        clear_ended(scene, start, end)  # undone past the start: the failed one came back with it
     _build(scene, job, Spot(start, end, channel))
     show_state(scene, job)
     return True

@@ -16,6 +16,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
 from ..core.pricing import estimate_cost
+from . import gap_holders
 from .channels import TimelineError
 from .gaps import Transition
 from .insertion_plan import InsertionPlan, plan_insertion
@@ -149,6 +150,7 @@ def plan_fill(
     for transition in transitions:
         duration = options.duration_for(transition)
         try:
+            gap_holders.check_not_held(scene, transition.gap.start, transition.gap.end)
             check_before_submit(scene, transition, duration, options, settings.gap_limits)
         except VeoError as error:
             reason = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
