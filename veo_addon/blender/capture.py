@@ -2,8 +2,8 @@
 
 Runs on Blender's main thread, so it does as little as it can there: before anything is
 rendered, both keyframes are checked for missing media and muted pictures
-(`keyframe_media`); a render is written in the quickest format Blender has (SGI: no PNG
-compression on the main thread) and its bytes handed on. A render is written as the footage's
+(`keyframe_media`); a render is written in the quickest format Blender has (an uncompressed
+RGBA TIFF: no compression on the main thread) and its bytes handed on. A render is written as the footage's
 own colours: the scene's view transform (AgX, Filmic...), look, exposure, gamma, curves and
 white balance are left out through the output's colour-management override, because the
 generated clip comes back as an ordinary sRGB movie that gets the view transform when it
@@ -35,9 +35,22 @@ if TYPE_CHECKING:
     from bpy.types import Scene
 
 
-# Of the formats Blender writes and Pillow reads, SGI ("IRIS", run-length coded) is the fastest
-# to write: several times faster than PNG, whose cost is not its compression level. Pillow
-# decodes it in the worker. tools/bench_capture.py has the figures.
+@dataclass(frozen=True)
+class RenderOutput:
+    """The still a render is written as (`compat.set_image_output`'s arguments)."""
+
+    file_format: str
+    color_mode: str = "RGB"
+    tiff_codec: str | None = None
+
+
+# Of the stills Blender writes and Pillow reads, an 8-bit RGBA TIFF without compression is the
+# quickest to write (about 5 ms at 1080p, against 20-25 ms for SGI, BMP or Targa and 65 for PNG
+# at level 0) and to decode: Blender writes its RGBA buffer as it is, where an RGB file makes it
+# compress or first flatten the alpha under black, which the worker does instead, the same way
+# (`core.images`). tools/bench_capture.py has the figures.
+RENDER_OUTPUT = RenderOutput("TIFF", color_mode="RGBA", tiff_codec="NONE")
+# The seam check's thumbnails (seams.py) are still SGI.
 RENDER_FILE_FORMAT = "IRIS"
 
 
@@ -66,7 +79,7 @@ class CapturedKeyframe:
     kind: SourceKind
     # Where the picture came from, for the inserted strip's custom properties.
     description: str
-    data: bytes | None  # PNG, JPEG, TIFF or WebP bytes (a render: SGI); None for a URL
+    data: bytes | None  # PNG, JPEG, TIFF or WebP bytes (a render: an RGBA TIFF); None for a URL
     url: str | None = None
 
 
@@ -132,7 +145,12 @@ def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_Se
         guard.set_attribute(render, "use_sequencer", True)
         # Burnt-in metadata is an output option the preview never shows.
         guard.set_attribute(render, "use_stamp", False)
-        compat.set_image_output(render.image_settings, RENDER_FILE_FORMAT)
+        compat.set_image_output(
+            render.image_settings,
+            RENDER_OUTPUT.file_format,
+            RENDER_OUTPUT.color_mode,
+            RENDER_OUTPUT.tiff_codec,
+        )
         compat.set_footage_colours(render.image_settings)
         scene.frame_set(frame)
         yield guard
@@ -146,7 +164,7 @@ def _render_still(scene: Scene) -> None:
 
 
 def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
-    """SGI image bytes of the sequencer's output at `frame`, at the scene's output size, in the
+    """Image bytes (`RENDER_OUTPUT`) of the sequencer's output at `frame`, at the scene's output size, in the
     footage's own sRGB colours (no view transform, look or exposure: the clip gets those when it plays).
 
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
