@@ -353,9 +353,13 @@ def test_the_prepared_keyframe_is_the_same_as_from_the_png_capture(scene, timeli
     assert prepared_by_output(scene, transition, monkeypatch) == {output: PNG_PREPARED for output in OUTPUTS}
 
 
-def test_a_see_through_picture_is_flattened_onto_black_as_the_png_capture_did(scene, timeline, monkeypatch):
+@pytest.mark.parametrize("sequencer_space", ["sRGB", "Linear Rec.709"])
+def test_a_see_through_picture_is_flattened_onto_black_as_the_png_capture_did(
+    scene, timeline, monkeypatch, sequencer_space
+):
     """Over nothing, what is transparent is black and what is half transparent is half as bright,
-    exactly as the PNG (RGB) capture flattened it."""
+    exactly as the PNG (RGB) capture flattened it (a linear sequencer space renders in float)."""
+    scene.sequencer_colorspace_settings.name = sequencer_space
     from veo_addon.core.images import prepare_keyframe
 
     width, height = SMALL_SIZE

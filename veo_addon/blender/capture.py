@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import bpy
 
+from ..core import raw_tiff
 from ..core.errors import VeoError
 from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
 from ..core.urls import is_http_url
@@ -45,11 +46,14 @@ class RenderOutput:
 
 
 # Of the stills Blender writes and Pillow reads, an 8-bit RGBA TIFF without compression is the
-# quickest to write (about 5 ms at 1080p, against 20-25 ms for SGI, BMP or Targa and 65 for PNG
-# at level 0) and to decode: Blender writes its RGBA buffer as it is, where an RGB file makes it
-# compress or first flatten the alpha under black, which the worker does instead, the same way
-# (`core.images`). tools/bench_capture.py has the figures.
+# quickest to write (about 5 ms at 1080p, against 20-25 ms for SGI, BMP, Targa or an RGB TIFF and
+# 65 for PNG at level 0) and to decode: Blender writes its RGBA buffer as it is. When every pixel
+# is opaque (a frame the footage fills) that is the very picture an RGB file would hold.
 RENDER_OUTPUT = RenderOutput("TIFF", color_mode="RGBA", tiff_codec="NONE")
+# A frame with anything see-through is rendered again to this: Blender then flattens it under
+# black itself, in the space its buffer is in (linear light for a float render), which nothing
+# outside Blender could redo exactly from the RGBA file.
+FLATTENED_OUTPUT = RenderOutput("TIFF", color_mode="RGB", tiff_codec="NONE")
 # The seam check's thumbnails (seams.py) are still SGI.
 RENDER_FILE_FORMAT = "IRIS"
 
@@ -132,7 +136,9 @@ class _SettingsGuard:
 
 
 @contextlib.contextmanager
-def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_SettingsGuard]:
+def _render_settings(
+    scene: Scene, frame: int, output_path: str, output: RenderOutput
+) -> Iterator[_SettingsGuard]:
     guard = _SettingsGuard()
     render = scene.render
     saved_frame, saved_subframe = scene.frame_current, scene.frame_subframe
@@ -146,10 +152,7 @@ def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_Se
         # Burnt-in metadata is an output option the preview never shows.
         guard.set_attribute(render, "use_stamp", False)
         compat.set_image_output(
-            render.image_settings,
-            RENDER_OUTPUT.file_format,
-            RENDER_OUTPUT.color_mode,
-            RENDER_OUTPUT.tiff_codec,
+            render.image_settings, output.file_format, output.color_mode, output.tiff_codec
         )
         compat.set_footage_colours(render.image_settings)
         scene.frame_set(frame)
@@ -164,16 +167,36 @@ def _render_still(scene: Scene) -> None:
 
 
 def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
-    """Image bytes (`RENDER_OUTPUT`) of the sequencer's output at `frame`, at the scene's output size, in the
-    footage's own sRGB colours (no view transform, look or exposure: the clip gets those when it plays).
+    """Image bytes of the sequencer's output at `frame` (`RENDER_OUTPUT`, or `FLATTENED_OUTPUT`
+    when anything in it is see-through), at the scene's output size, in the footage's own sRGB
+    colours (no view transform, look or exposure: the clip gets those when it plays).
 
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
     """
+    data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT)
+    if RENDER_OUTPUT.color_mode == "RGBA" and not _fully_opaque(data):
+        data = _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT)
+    return data
+
+
+def _fully_opaque(data: bytes) -> bool:
+    """Whether every pixel of an uncompressed RGBA TIFF has alpha 255 (its bytes read in place)."""
+    span = raw_tiff.rgba_pixel_span(data)
+    if span is None:
+        return False
+    # Blender's Python always has numpy; a byte slice in Python takes four times as long.
+    import numpy  # type: ignore[import-not-found]
+
+    offset, length = span
+    return bool(numpy.frombuffer(data, numpy.uint8, length, offset)[3::4].min() == 255)
+
+
+def _render_as(scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput) -> bytes:
     with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
         # No extension: Blender adds the one of the format it writes.
         output_path = str(Path(folder) / f"frame_{frame}")
         try:
-            with _render_settings(scene, frame, output_path) as guard:
+            with _render_settings(scene, frame, output_path, output) as guard:
                 if solo_strip is not None:
                     _solo(scene, solo_strip, guard)
                 _render_still(scene)

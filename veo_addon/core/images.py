@@ -3,8 +3,8 @@
 Pure Python on Pillow (no bpy), so all of it can run in a worker thread while Blender stays
 responsive. Veo takes PNG or JPEG of at most 20 MB per keyframe: that limit applies to what is
 sent. What is read may be PNG, JPEG, TIFF (also what a render capture hands over) or WebP (and
-SGI, what render captures were before),
-of any colour mode and bit depth Pillow opens, up to `MAX_READ_BYTES` and `MAX_PIXELS`.
+SGI, what render captures were before), of any colour mode and bit depth Pillow opens, up to
+`MAX_READ_BYTES` and `MAX_PIXELS`.
 """
 
 from __future__ import annotations
@@ -30,11 +30,10 @@ from .imagebytes import PNG_SIGNATURE as PNG_SIGNATURE  # callers check encoded 
 from .lazy_import import lazy_module
 
 if TYPE_CHECKING:
-    from PIL import Image, ImageCms, ImageMath, ImageOps
+    from PIL import Image, ImageCms, ImageOps
 else:
     Image = lazy_module("PIL.Image")
     ImageCms = lazy_module("PIL.ImageCms")
-    ImageMath = lazy_module("PIL.ImageMath")
     ImageOps = lazy_module("PIL.ImageOps")
 
 # What is read, not what is sent: everything is scaled down and re-encoded under
@@ -202,35 +201,18 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         # Pillow's own conversion clips these to 0-255: a 16-bit grey would come out white.
         return _high_depth_to_grey(image).convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
-        # Transparent areas show as black in Blender's preview; keep them black here too.
-        return _flatten_onto_black(image if image.mode == "RGBA" else image.convert("RGBA"))
+        # Transparent areas show as black in Blender's preview; keep them black here too. (Pasting
+        # through the alpha is quicker than a conversion to RGB, even when it is all opaque.)
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, _LETTERBOX_COLOUR)
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
     if image.mode == "LAB":
         return ImageCms.applyTransform(image, _lab_to_srgb())  # type: ignore[return-value]
     try:
         return image.convert("RGB")
     except ValueError as error:
         raise ImageError(f"images in colour mode {image.mode} cannot be used: {error}") from error
-
-
-def _flatten_onto_black(rgba: Image.Image) -> Image.Image:
-    """Each colour times alpha/255, rounded down: what Blender writes when it flattens a render
-    to RGB, so a render handed over with its alpha (the capture's TIFF) is sent as the same pixels."""
-    alpha = rgba.getchannel("A")
-    if not any(alpha.histogram()[1:255]):
-        # Only opaque and fully transparent pixels (every render of a frame the footage fills):
-        # pasting through the alpha is exact, and quicker than a conversion to RGB.
-        background = Image.new("RGB", rgba.size, _LETTERBOX_COLOUR)
-        background.paste(rgba, mask=alpha)
-        return background
-    # Pillow's own blending rounds to nearest, which would differ by a level here and there.
-    weights = alpha.convert("I")
-    channels = [
-        ImageMath.lambda_eval(
-            lambda args: args["colour"] * args["alpha"] / 255, colour=band.convert("I"), alpha=weights
-        )
-        for band in rgba.split()[:3]
-    ]
-    return Image.merge("RGB", [channel.convert("L") for channel in channels])
 
 
 def _high_depth_to_grey(image: Image.Image) -> Image.Image:
