@@ -7,11 +7,11 @@ Run with the bpy wheel's Python from the repository root:
 Builds a scene with two image strips and a gap, then prints the median of several runs of:
 - two bare renders, with the sequencer cache dropped first (the old capture's settings dropped
   it: assigning resolution_percentage does, even to its own value) and with the cache warm;
-- the old capture: each render written as PNG on the main thread, the cache dropped;
+- the old captures: each render written as PNG, then as SGI (RGB), on the main thread, cache dropped;
 - the new capture's whole main-thread part (render, write in the add-on's intermediate format,
-  read the bytes, restore), cache dropped and cache warm;
-- the capture as it was before keyframes left the view transform out (the SGI file written
-  through the scene's view transform, AgX by default), cache dropped;
+  an uncompressed RGBA TIFF, read the bytes, restore), cache dropped and cache warm;
+- the capture as it was before keyframes left the view transform out (written through the
+  scene's view transform, AgX by default), cache dropped;
 - the worker's preparation of both keyframes for the request (decode, fit, encode).
 Figures only; nothing is asserted. With `--json`, `make bench` (tools/bench/run.py) reads figure #6
 from it: capture and preparation of both keyframes against two bare renders, and the body size.
@@ -20,6 +20,7 @@ from it: capture and preparation of both keyframes against two bare renders, and
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -89,8 +90,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="also print figure #6 for tools/bench/run.py")
     parser.add_argument(
         "--formats",
-        default=capture.RENDER_FILE_FORMAT,
-        help="Blender file formats to compare as the intermediate, comma separated (e.g. IRIS,BMP,TARGA_RAW)",
+        default="IRIS",
+        help="other intermediates to compare, comma separated, each FORMAT[:MODE[:TIFF_CODEC]] "
+        "(e.g. IRIS,BMP,TARGA_RAW:RGBA,TIFF:RGB:NONE)",
     )
     arguments = parser.parse_args(sys.argv[sys.argv.index("--") + 1 :] if "--" in sys.argv else sys.argv[1:])
     size = tuple(int(part) for part in arguments.size.split("x"))
@@ -108,9 +110,9 @@ def main() -> None:
                 scene.frame_set(frame)
                 bpy.ops.render.render(write_still=False, scene=scene.name)
 
-        def capture_as(file_format: str, through_view: bool = False) -> Callable[[], tuple]:
+        def capture_as(output: capture.RenderOutput, through_view: bool = False) -> Callable[[], tuple]:
             def run() -> tuple:
-                capture.RENDER_FILE_FORMAT = file_format
+                capture.RENDER_OUTPUT = output
                 footage_colours = compat.set_footage_colours
                 if through_view:
                     compat.set_footage_colours = lambda settings: None  # type: ignore[assignment]
@@ -121,27 +123,31 @@ def main() -> None:
 
             return run
 
-        chosen = capture.RENDER_FILE_FORMAT
+        chosen_output = capture.RENDER_OUTPUT
+        chosen = output_label(chosen_output)
+        others = [render_output(spec) for spec in arguments.formats.split(",") if spec]
         bare()  # load the images once, as a user's session would have
         keep_cache = lambda: None  # noqa: E731
         actions = [
             ("bare render x2, cache dropped", bare, drop_cache),
             ("bare render x2, cache warm", bare, keep_cache),
-            ("old capture (PNG), main thread", capture_as("PNG"), drop_cache),
+            ("old capture (PNG), main thread", capture_as(capture.RenderOutput("PNG")), drop_cache),
+            (f"new capture ({chosen}), main thread", capture_as(chosen_output), drop_cache),
         ]
         actions += [
-            (f"new capture ({file_format}), main thread", capture_as(file_format), drop_cache)
-            for file_format in arguments.formats.split(",")
+            (f"capture ({output_label(output)}), main thread", capture_as(output), drop_cache)
+            for output in others
+            if output != chosen_output
         ]
         actions.append(
-            (f"capture ({chosen}) through the view", capture_as(chosen, through_view=True), drop_cache)
+            (f"capture ({chosen}) through the view", capture_as(chosen_output, through_view=True), drop_cache)
         )
         # The capture no longer assigns settings that are already right, so a warm cache stays warm.
         actions.append(
-            (f"new capture ({chosen}), cache warm", capture_as(chosen), keep_cache),
+            (f"new capture ({chosen}), cache warm", capture_as(chosen_output), keep_cache),
         )
         lines = interleaved_medians(actions, runs)
-        capture.RENDER_FILE_FORMAT = chosen
+        capture.RENDER_OUTPUT = chosen_output
         first, last = capture.capture_transition_keyframes(scene, transition)
         preparations = [
             (
@@ -158,6 +164,7 @@ def main() -> None:
         body_bytes = submitted_body_size(first.data, last.data)
 
     print(f"bpy {bpy.app.version_string}, {size[0]}x{size[1]}, view {arguments.view}, median of {runs} runs")
+    print(f"  load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     bare_ms = lines[0][1]
     for label, milliseconds in lines:
         print(f"  {label:42s} {milliseconds:7.1f} ms  ({milliseconds / bare_ms:.2f}x bare)")
@@ -167,6 +174,16 @@ def main() -> None:
         whole = timings[f"new capture ({chosen}), main thread"] + timings["worker: prepare both for 1080p"]
         capture_ms = timings[f"new capture ({chosen}), main thread"]
         emit_keyframe_figures(whole, capture_ms, bare_ms, body_bytes, runs, f"{size[0]}x{size[1]}")
+
+
+def render_output(spec: str) -> capture.RenderOutput:
+    file_format, _, rest = spec.partition(":")
+    color_mode, _, tiff_codec = rest.partition(":")
+    return capture.RenderOutput(file_format, color_mode or "RGB", tiff_codec or None)
+
+
+def output_label(output: capture.RenderOutput) -> str:
+    return ":".join(part for part in (output.file_format, output.color_mode, output.tiff_codec) if part)
 
 
 def submitted_body_size(first: bytes, last: bytes) -> int:

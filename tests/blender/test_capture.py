@@ -299,13 +299,15 @@ def test_a_render_is_handed_over_unencoded_for_the_worker(scene, two_shots, monk
     real_render = capture._render_still
 
     def spy(render_scene):
-        formats.append(render_scene.render.image_settings.file_format)
+        settings = render_scene.render.image_settings
+        formats.append((settings.file_format, settings.color_mode, settings.tiff_codec))
         real_render(render_scene)
 
     monkeypatch.setattr(capture, "_render_still", spy)
     transition = find_transition(scene, two_shots.strips["left"], two_shots.strips["right"])
     first, last = capture.capture_transition_keyframes(scene, transition)
-    assert formats == ["IRIS", "IRIS"]
+    # An uncompressed RGBA TIFF: Blender writes its own buffer as it is, nothing compressed or flattened.
+    assert formats == [("TIFF", "RGBA", "NONE")] * 2
     assert not first.data.startswith(PNG_SIGNATURE)
     for captured, colour in ((first, GREEN), (last, BLUE)):
         prepared = prepare_keyframe(captured.data, "16:9", "720p")
@@ -321,21 +323,57 @@ def test_file_and_url_sources_need_their_file_and_url(scene, two_shots):
         capture.capture_transition_keyframes(scene, transition, last=KeyframeSource(SourceKind.URL))
 
 
+OUTPUTS = (capture.RENDER_OUTPUT, capture.RenderOutput("IRIS"))
+PNG_PREPARED = "same as the PNG capture"
+
+
+def prepared_by_output(scene, transition, monkeypatch) -> dict:
+    """For each intermediate, whether the request image is byte for byte the PNG capture's."""
+    from veo_addon.core.images import prepare_keyframe
+
+    def prepared(output: capture.RenderOutput) -> bytes:
+        monkeypatch.setattr(capture, "RENDER_OUTPUT", output)
+        first, _ = capture.capture_transition_keyframes(scene, transition)
+        return prepare_keyframe(first.data, "16:9", "720p").data
+
+    reference = prepared(capture.RenderOutput("PNG"))
+    return {
+        output: PNG_PREPARED if prepared(output) == reference else "differs from the PNG capture"
+        for output in OUTPUTS
+    }
+
+
 def test_the_prepared_keyframe_is_the_same_as_from_the_png_capture(scene, timeline, monkeypatch):
     """Same pixels, same request bytes: an identical request made before the intermediate changed
     is still recognised as identical (and reused, not paid for again)."""
-    from veo_addon.core.images import prepare_keyframe
-
     grain = Image.merge("RGB", [Image.effect_noise(SMALL_SIZE, 70) for _ in range(3)])
     left = timeline.image("left", 1, 1, 50, grain)
     right = timeline.color("right", 1, 71, 30, BLUE)
     transition = find_transition(scene, left, right)
-    prepared = {}
-    for file_format in ("PNG", "IRIS"):
-        monkeypatch.setattr(capture, "RENDER_FILE_FORMAT", file_format)
-        first, _ = capture.capture_transition_keyframes(scene, transition)
-        prepared[file_format] = prepare_keyframe(first.data, "16:9", "720p").data
-    assert prepared["PNG"] == prepared["IRIS"]
+    assert prepared_by_output(scene, transition, monkeypatch) == {output: PNG_PREPARED for output in OUTPUTS}
+
+
+@pytest.mark.parametrize("sequencer_space", ["sRGB", "Linear Rec.709"])
+def test_a_see_through_picture_is_flattened_onto_black_as_the_png_capture_did(
+    scene, timeline, monkeypatch, sequencer_space
+):
+    """Over nothing, what is transparent is black and what is half transparent is half as bright,
+    exactly as the PNG (RGB) capture flattened it (a linear sequencer space renders in float)."""
+    scene.sequencer_colorspace_settings.name = sequencer_space
+    from veo_addon.core.images import prepare_keyframe
+
+    width, height = SMALL_SIZE
+    picture = Image.merge("RGB", [Image.effect_noise(SMALL_SIZE, 70) for _ in range(3)]).convert("RGBA")
+    alpha = Image.linear_gradient("L").resize(SMALL_SIZE)  # more and more opaque downwards
+    alpha.paste(0, (0, 0, width, height // 4))  # the top quarter fully transparent
+    picture.putalpha(alpha)
+    left = timeline.image("left", 1, 1, 50, picture)
+    right = timeline.color("right", 1, 71, 30, BLUE)
+    transition = find_transition(scene, left, right)
+    first, _ = capture.capture_transition_keyframes(scene, transition)
+    sent = Image.open(io.BytesIO(prepare_keyframe(first.data, "16:9", "720p").data)).convert("L")
+    assert sent.crop((0, 0, 1280, 720 // 4 - 30)).getextrema()[1] <= 3  # the transparent top: black
+    assert prepared_by_output(scene, transition, monkeypatch) == {output: PNG_PREPARED for output in OUTPUTS}
 
 
 def test_a_missing_last_file_is_found_before_the_first_keyframe_is_rendered(scene, two_shots, monkeypatch):

@@ -73,7 +73,8 @@ def main() -> None:
         ("photo-like", photo_like((1920, 1080), 0)),
         ("sharp", sharp_picture((1920, 1080))),
     ):
-        render = encoded(picture, {"format": "SGI"})  # what the capture hands over
+        # What the capture hands over: an uncompressed RGBA TIFF, as Blender writes it.
+        render = encoded(picture.convert("RGBA"), {"format": "TIFF"})
         decode_ms, decoded = timed(lambda: decode_image(render), arguments.runs)
         for resolution, size in (("1080p", (1920, 1080)), ("720p", (1280, 720))):
             fit_ms, fitted = timed(lambda: fit_image(decoded, "16:9", "crop", size), arguments.runs)

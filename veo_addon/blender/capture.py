@@ -2,15 +2,15 @@
 
 Runs on Blender's main thread, so it does as little as it can there: before anything is
 rendered, both keyframes are checked for missing media and muted pictures
-(`keyframe_media`); a render is written in the quickest format Blender has (SGI: no PNG
-compression on the main thread) and its bytes handed on. A render is written as the footage's
-own colours: the scene's view transform (AgX, Filmic...), look, exposure, gamma, curves and
-white balance are left out through the output's colour-management override, because the
-generated clip comes back as an ordinary sRGB movie that gets the view transform when it
-plays, as its neighbours do; a keyframe that had it already would get it twice. Every scene
-setting a render needs to change is put back afterwards, whether the render worked or not.
-Decoding, fitting and encoding for the request is `core.images.prepare_keyframe`, which needs
-no bpy and runs in the worker thread.
+(`keyframe_media`); a render is written in the quickest format Blender has (an uncompressed
+RGBA TIFF: nothing compressed on the main thread) and its bytes handed on. A render is written
+as the footage's own colours: the scene's view transform (AgX, Filmic...), look, exposure,
+gamma, curves and white balance are left out through the output's colour-management override,
+because the generated clip comes back as an ordinary sRGB movie that gets the view transform
+when it plays, as its neighbours do; a keyframe that had it already would get it twice.
+Every scene setting a render needs to change is put back afterwards, whether the render worked
+or not. Decoding, fitting and encoding for the request is `core.images.prepare_keyframe`, which
+needs no bpy and runs in the worker thread.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import bpy
 
+from ..core import raw_tiff
 from ..core.errors import VeoError
 from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
 from ..core.urls import is_http_url
@@ -35,9 +36,25 @@ if TYPE_CHECKING:
     from bpy.types import Scene
 
 
-# Of the formats Blender writes and Pillow reads, SGI ("IRIS", run-length coded) is the fastest
-# to write: several times faster than PNG, whose cost is not its compression level. Pillow
-# decodes it in the worker. tools/bench_capture.py has the figures.
+@dataclass(frozen=True)
+class RenderOutput:
+    """The still a render is written as (`compat.set_image_output`'s arguments)."""
+
+    file_format: str
+    color_mode: str = "RGB"
+    tiff_codec: str | None = None
+
+
+# Of the stills Blender writes and Pillow reads, an 8-bit RGBA TIFF without compression is the
+# quickest to write (at 1080p under half the time of SGI, BMP, Targa or an RGB TIFF, a sixth of
+# PNG's at level 0) and to decode: Blender writes its RGBA buffer as it is. When every pixel is
+# opaque (a frame the footage fills) that is the very picture an RGB file would hold.
+RENDER_OUTPUT = RenderOutput("TIFF", color_mode="RGBA", tiff_codec="NONE")
+# A frame with anything see-through is rendered again to this: Blender then flattens it under
+# black itself, in the space its buffer is in (linear light for a float render), which nothing
+# outside Blender could redo exactly from the RGBA file.
+FLATTENED_OUTPUT = RenderOutput("TIFF", color_mode="RGB", tiff_codec="NONE")
+# The seam check's thumbnails (seams.py) are still SGI.
 RENDER_FILE_FORMAT = "IRIS"
 
 
@@ -66,7 +83,7 @@ class CapturedKeyframe:
     kind: SourceKind
     # Where the picture came from, for the inserted strip's custom properties.
     description: str
-    data: bytes | None  # PNG, JPEG, TIFF or WebP bytes (a render: SGI); None for a URL
+    data: bytes | None  # PNG, JPEG, TIFF or WebP bytes (a render: an RGBA TIFF); None for a URL
     url: str | None = None
 
 
@@ -119,7 +136,9 @@ class _SettingsGuard:
 
 
 @contextlib.contextmanager
-def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_SettingsGuard]:
+def _render_settings(
+    scene: Scene, frame: int, output_path: str, output: RenderOutput
+) -> Iterator[_SettingsGuard]:
     guard = _SettingsGuard()
     render = scene.render
     saved_frame, saved_subframe = scene.frame_current, scene.frame_subframe
@@ -132,7 +151,9 @@ def _render_settings(scene: Scene, frame: int, output_path: str) -> Iterator[_Se
         guard.set_attribute(render, "use_sequencer", True)
         # Burnt-in metadata is an output option the preview never shows.
         guard.set_attribute(render, "use_stamp", False)
-        compat.set_image_output(render.image_settings, RENDER_FILE_FORMAT)
+        compat.set_image_output(
+            render.image_settings, output.file_format, output.color_mode, output.tiff_codec
+        )
         compat.set_footage_colours(render.image_settings)
         scene.frame_set(frame)
         yield guard
@@ -146,16 +167,36 @@ def _render_still(scene: Scene) -> None:
 
 
 def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
-    """SGI image bytes of the sequencer's output at `frame`, at the scene's output size, in the
-    footage's own sRGB colours (no view transform, look or exposure: the clip gets those when it plays).
+    """Image bytes of the sequencer's output at `frame` (`RENDER_OUTPUT`, or `FLATTENED_OUTPUT`
+    when anything in it is see-through), at the scene's output size, in the footage's own sRGB
+    colours (no view transform, look or exposure: the clip gets those when it plays).
 
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
     """
+    data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT)
+    if RENDER_OUTPUT.color_mode == "RGBA" and not _fully_opaque(data):
+        data = _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT)
+    return data
+
+
+def _fully_opaque(data: bytes) -> bool:
+    """Whether every pixel of an uncompressed RGBA TIFF has alpha 255 (its bytes read in place)."""
+    span = raw_tiff.rgba_pixel_span(data)
+    if span is None:
+        return False
+    # Blender's Python always has numpy; a byte slice in Python takes four times as long.
+    import numpy  # type: ignore[import-not-found]
+
+    offset, length = span
+    return bool(numpy.frombuffer(data, numpy.uint8, length, offset)[3::4].min() == 255)
+
+
+def _render_as(scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput) -> bytes:
     with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
         # No extension: Blender adds the one of the format it writes.
         output_path = str(Path(folder) / f"frame_{frame}")
         try:
-            with _render_settings(scene, frame, output_path) as guard:
+            with _render_settings(scene, frame, output_path, output) as guard:
                 if solo_strip is not None:
                     _solo(scene, solo_strip, guard)
                 _render_still(scene)

@@ -184,6 +184,7 @@ class ImageOutputState:
     file_format: str
     color_mode: str
     color_depth: str
+    tiff_codec: str
     color_management: str
     # The output's own override settings, put back even while it follows the scene (Blender
     # copies the scene's in whenever it is switched to OVERRIDE, so hidden ones never show).
@@ -201,20 +202,29 @@ def image_output_state(settings: bpy.types.ImageFormatSettings) -> ImageOutputSt
         file_format=settings.file_format,
         color_mode=settings.color_mode,
         color_depth=settings.color_depth,
+        tiff_codec=settings.tiff_codec,
         color_management=settings.color_management,
         override_display=_present(settings.display_settings, _NEUTRAL_DISPLAY),
         override_view=_present(settings.view_settings, _NEUTRAL_VIEW),
     )
 
 
-def set_image_output(settings: bpy.types.ImageFormatSettings, file_format: str = "PNG") -> None:
-    """Make the render write one still image of `file_format`, 8-bit RGB."""
+def set_image_output(
+    settings: bpy.types.ImageFormatSettings,
+    file_format: str = "PNG",
+    color_mode: str = "RGB",
+    tiff_codec: str | None = None,
+) -> None:
+    """Make the render write one still image of `file_format`, 8-bit `color_mode` (and, for a
+    TIFF, compressed with `tiff_codec`; None keeps the user's)."""
     if hasattr(settings, "media_type"):
         # 5.0: a still format is only offered once the media type is IMAGE.
         settings.media_type = "IMAGE"
     settings.file_format = file_format  # type: ignore[assignment]
-    settings.color_mode = "RGB"
+    settings.color_mode = color_mode  # type: ignore[assignment]
     settings.color_depth = "8"
+    if tiff_codec is not None and settings.tiff_codec != tiff_codec:
+        settings.tiff_codec = tiff_codec  # type: ignore[assignment]
 
 
 def set_footage_colours(settings: bpy.types.ImageFormatSettings) -> None:
@@ -238,6 +248,8 @@ def restore_image_output(settings: bpy.types.ImageFormatSettings, state: ImageOu
     settings.file_format = state.file_format  # type: ignore[assignment]
     settings.color_mode = state.color_mode  # type: ignore[assignment]
     settings.color_depth = state.color_depth  # type: ignore[assignment]
+    if settings.tiff_codec != state.tiff_codec:
+        settings.tiff_codec = state.tiff_codec  # type: ignore[assignment]
     for owner, saved in (
         (settings.display_settings, state.override_display),
         (settings.view_settings, state.override_view),

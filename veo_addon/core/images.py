@@ -2,8 +2,9 @@
 
 Pure Python on Pillow (no bpy), so all of it can run in a worker thread while Blender stays
 responsive. Veo takes PNG or JPEG of at most 20 MB per keyframe: that limit applies to what is
-sent. What is read may be PNG, JPEG, TIFF or WebP (and SGI, what a render capture hands over),
-of any colour mode and bit depth Pillow opens, up to `MAX_READ_BYTES` and `MAX_PIXELS`.
+sent. What is read may be PNG, JPEG, TIFF (also what a render capture hands over) or WebP (and
+SGI, what render captures were before), of any colour mode and bit depth Pillow opens, up to
+`MAX_READ_BYTES` and `MAX_PIXELS`.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ else:
 MAX_READ_BYTES = 256 * 1024 * 1024
 
 _LETTERBOX_COLOUR = (0, 0, 0)
+_EXIF_ORIENTATION = 0x0112
 # The first is what keyframes are sent as: at 4:4:4 it differs from the lossless picture by about
 # 1 of 255 on average (the seam check's thumbnails by under 0.2), at a quarter of PNG's bytes and
 # a hundredth of its encoding time. The rest only serve to fit under a smaller size bound.
@@ -192,13 +194,16 @@ def target_size(aspect_ratio: AspectRatio | str, resolution: str) -> tuple[int, 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     # Apply the EXIF orientation first: stripping metadata would otherwise turn phone photos sideways.
-    image = ImageOps.exif_transpose(image)
+    # (Only when there is one: exif_transpose copies the picture even when it has nothing to do.)
+    if image.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)
     if image.mode in ("I", "F") or image.mode.startswith("I;16"):
         # Pillow's own conversion clips these to 0-255: a 16-bit grey would come out white.
         return _high_depth_to_grey(image).convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info:
-        # Transparent areas show as black in Blender's preview; keep them black here too.
-        rgba = image.convert("RGBA")
+        # Transparent areas show as black in Blender's preview; keep them black here too. (Pasting
+        # through the alpha is quicker than a conversion to RGB, even when it is all opaque.)
+        rgba = image if image.mode == "RGBA" else image.convert("RGBA")
         background = Image.new("RGB", rgba.size, _LETTERBOX_COLOUR)
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
@@ -261,6 +266,8 @@ def fit_image(
     if target_width * aspect.ratio[1] != target_height * aspect.ratio[0]:
         raise ImageError(f"size {target_width}x{target_height} is not {aspect.value}")
     rgb = _to_rgb(image)
+    if rgb.size == size:
+        return rgb  # already the size sent (a render at the scene's 1080p): nothing to crop or scale
     if fit_method is FitMethod.CROP:
         return ImageOps.fit(rgb, size, method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
     contained = ImageOps.contain(rgb, size, method=Image.Resampling.LANCZOS)
@@ -286,7 +293,7 @@ def encode_image(
         clean.save(buffer, format="PNG", optimize=False, compress_level=1)
         if buffer.tell() <= max_bytes:
             return buffer.getvalue(), ImageFormat.PNG
-    rgb = clean.convert("RGB")
+    rgb = clean if clean.mode == "RGB" else clean.convert("RGB")
     for quality in _JPEG_QUALITIES:
         buffer = io.BytesIO()
         # 4:4:4 (no chroma subsampling): colour edges stay as sharp as the luminance. No
@@ -308,7 +315,7 @@ def prepare_keyframe(
 ) -> PreparedImage:
     """Read, fit, scale and encode one keyframe for the request (callable from any thread).
 
-    `data` is PNG, JPEG, TIFF, WebP or SGI (a render capture) of any size up to the read limits;
+    `data` is PNG, JPEG, TIFF (a render capture), WebP or SGI of any size up to the read limits;
     `max_bytes` bounds what comes out; it is sent as `image_format` (PNG only when asked: lossless
     but about 4x the bytes and far slower to encode) unless that is over it. `aspect_ratio` is
     16:9 or 9:16; the caller resolves "auto" from the scene's output shape with `aspect_for_size`
