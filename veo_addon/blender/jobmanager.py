@@ -199,6 +199,7 @@ class JobManager:
 
     def _note(self, job: Job) -> None:
         pending = job.job_id in self._running or any(w.job.job_id == job.job_id for w in self._queue)
+        pending = pending or finishing.seam_check_pending(job.job_id)
         self._progress[job.job_id] = JobProgress.of(job, pending=pending)
 
     def _reserve_gap(self, scene: bpy.types.Scene, job: Job, plan: GenerationPlan) -> bool:
@@ -301,7 +302,7 @@ class JobManager:
 
     @property
     def busy(self) -> bool:
-        return bool(self._running or self._queue)
+        return bool(self._running or self._queue) or finishing.seam_check_pending()
 
     def pump(self) -> None:
         """Apply every event the workers produced since the last call."""
@@ -322,7 +323,8 @@ class JobManager:
             if finished:
                 del self._running[job_id]
                 if job_id in self._progress:
-                    self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=False)
+                    pending = finishing.seam_check_pending(job_id)
+                    self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=pending)
                 shared = self._sharing.pop(job_id, None)
                 if job_id in self._forgotten:
                     self._forgotten.discard(job_id)
@@ -330,6 +332,7 @@ class JobManager:
                 elif shared is not None:
                     self._restore_shared(*shared)
         self._start_queued()
+        changed = finishing.step_seam_checks() or changed  # one thumbnail render at most
         if changed:
             tag_sequencer_redraw()
 
@@ -346,6 +349,8 @@ class JobManager:
             while any(self.is_running(job_id) for job_id in wanted):
                 time.sleep(poll_seconds)
         self.pump()
+        while any(finishing.seam_check_pending(job_id) for job_id in wanted):
+            self.pump()  # one seam render each: the check's notes are part of the outcome
         return [job for job in (self.current_job(job_id) for job_id in wanted) if job is not None]
 
     def current_job(self, job_id: str) -> Job | None:
@@ -416,7 +421,7 @@ class JobManager:
         strip_names = shared_task.record_own_insertion(job, placed.inserted)
         # Seam check, best take live, sound fades: sentences for the job's message.
         finished = finishing.finish_insertion(
-            scene, job, placed.inserted, self.estimate(job.job_id), self.on_line
+            scene, job, placed.inserted, self.estimate(job.job_id), self.on_line, self._seams_checked
         )
         # The file's own record first: it is what says these strips are the job's.
         mark_inserted(None, job, f"{placed.summary} {finished}".strip())
@@ -429,6 +434,15 @@ class JobManager:
         self._share_with_twins(scene, job, strip_names)
         tag_sequencer_redraw()
         return job
+
+    def _seams_checked(self, scene: bpy.types.Scene, job: Job) -> None:
+        """The seam check that followed the insertion ended: the scores and notes are in `job`."""
+        jobstore.save_job(scene, job)
+        self._record(job)
+        self._note(job)
+        if not bpy.app.background:
+            push_undo_step("Veo Seam Check")
+        self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} seams checked: {job.message}")
 
     def _share_with_twins(self, scene: bpy.types.Scene, inserter: Job, strip_names: list[str]) -> None:
         """Finish every other job of this file for the same task and gap: it shares these strips."""
