@@ -428,8 +428,8 @@ class JobManager:
         jobstore.save_job(scene, job)
         self._record(job)
         self._note(job)
-        if not bpy.app.background:
-            push_undo_step("Insert Veo Transition")
+        if not bpy.app.background and not finishing.seam_check_pending(job.job_id):
+            push_undo_step("Insert Veo Transition")  # else once its seam check ended: one step for both
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
         self._share_with_twins(scene, job, strip_names)
         tag_sequencer_redraw()
@@ -441,7 +441,7 @@ class JobManager:
         self._record(job)
         self._note(job)
         if not bpy.app.background:
-            push_undo_step("Veo Seam Check")
+            push_undo_step("Insert Veo Transition")
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} seams checked: {job.message}")
 
     def _share_with_twins(self, scene: bpy.types.Scene, inserter: Job, strip_names: list[str]) -> None:
