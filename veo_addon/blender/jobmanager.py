@@ -380,7 +380,7 @@ class JobManager:
             placeholder.restore(scene, job)
         placeholder.show_state(scene, job)
         if event.kind is EventKind.FINISHED and job.state is JobState.DOWNLOADED:
-            self.insert(scene, job)  # notes the job's progress as it ends
+            self.insert(scene, job, seams_later=True)  # notes the job's progress as it ends
 
     def _scene_for(self, job: Job, running: _Running | None) -> bpy.types.Scene | None:
         """The scene the job's clip goes into, if its file is the open one.
@@ -396,8 +396,9 @@ class JobManager:
             return None
         return bpy.data.scenes.get(job.scene_name)
 
-    def insert(self, scene: bpy.types.Scene, job: Job) -> Job:
-        """Put a downloaded job's clips on the timeline; the job records how it went.
+    def insert(self, scene: bpy.types.Scene, job: Job, *, seams_later: bool = False) -> Job:
+        """Put a downloaded job's clips on the timeline; the job records how it went. With
+        `seams_later` (from pump(), which goes on ticking) the seam check runs in the next ticks.
 
         A job for the same task and gap whose clip went in meanwhile is shared, not inserted
         again; once this one inserts, it finishes such twins the same way."""
@@ -421,7 +422,12 @@ class JobManager:
         strip_names = shared_task.record_own_insertion(job, placed.inserted)
         # Seam check, best take live, sound fades: sentences for the job's message.
         finished = finishing.finish_insertion(
-            scene, job, placed.inserted, self.estimate(job.job_id), self.on_line, self._seams_checked
+            scene,
+            job,
+            placed.inserted,
+            self.estimate(job.job_id),
+            self.on_line,
+            self._seams_checked if seams_later else None,
         )
         # The file's own record first: it is what says these strips are the job's.
         mark_inserted(None, job, f"{placed.summary} {finished}".strip())
