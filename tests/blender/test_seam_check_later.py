@@ -131,3 +131,17 @@ def test_a_clip_deleted_during_the_check_is_not_measured_and_the_job_says_so(veo
     message = the_job(scene, job.job_id).message
     assert "The seam check could not run: the clip left the timeline" in message
     assert finishing.SEAMS_PENDING not in message
+
+
+def test_a_job_that_left_the_file_during_the_check_is_no_longer_waited_for(veo, timeline, renders):
+    """As after an undo past the insertion: the modal wait must not wait for a check that ended."""
+    two_shots(timeline)
+    scene = timeline.scene
+    job = start_job(scene)
+    pump_until_inserted(scene, job.job_id, renders)
+    progress = manager.progress(job.job_id)
+    assert progress is not None and progress.pending
+    jobstore.remove_job(scene, job.job_id)
+    list(ticks(renders))
+    progress = manager.progress(job.job_id)
+    assert progress is not None and not progress.pending

@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # In the job's message while its seam check runs; the check's own sentences replace it.
 SEAMS_PENDING = "Checking the seams…"
 
+# Called when a seam check left to later ticks ended: (scene, job id, the job or None).
+SeamsChecked = Callable[["Scene | None", str, "Job | None"], None]
+
 
 def finish_insertion(
     scene: Scene,
@@ -41,7 +44,7 @@ def finish_insertion(
     inserted: InsertedTransition,
     estimate: Estimate | None = None,
     on_line: Callable[[str], None] | None = None,
-    on_seams: Callable[[Scene, Job], None] | None = None,
+    on_seams: SeamsChecked | None = None,
 ) -> str:
     """Seams, best take, fades, cost on the strips; returns sentences to add to the job's message
     (each warning also goes to `on_line`) and fills `job.seams`. Never raises: the clip is in,
@@ -49,7 +52,8 @@ def finish_insertion(
 
     With `on_seams`, the seam check is left to later ticks (`step_seam_checks`, one render each):
     the sentences returned say it is under way, and once it ends `on_seams` gets the job as saved
-    in the scene, with its scores and the check's sentences in place of that one."""
+    in the scene, with its scores and the check's sentences in place of that one (None if the job
+    left the file meanwhile: forgotten, undone, another file opened)."""
     try:
         return _finish(scene, job, inserted, estimate, on_line, on_seams)
     except Exception as error:
@@ -63,7 +67,7 @@ def _finish(
     inserted: InsertedTransition,
     estimate: Estimate | None,
     on_line: Callable[[str], None] | None,
-    on_seams: Callable[[Scene, Job], None] | None,
+    on_seams: SeamsChecked | None,
 ) -> str:
     warn_above, fade_frames = finishing_settings()
     _record_cost(scene, inserted, estimate.cost if estimate is not None else list_price_estimate(job))
@@ -97,7 +101,7 @@ class _PendingCheck:
     measurement: seams.SeamMeasurement
     warn_above: float
     on_line: Callable[[str], None] | None
-    on_seams: Callable[[Scene, Job], None]
+    on_seams: SeamsChecked
     # Set once a tick has passed since the check was queued: the insertion's tick renders nothing.
     waited_a_tick: bool = False
 
@@ -128,6 +132,7 @@ def step_seam_checks() -> bool:
         scene = bpy.data.scenes.get(check.scene_name)
         if scene is None:
             _pending.remove(check)  # another file was opened: this one's check went with it
+            check.on_seams(None, check.job_id, None)
             return True
         outcome: seams.SeamCheck | Exception
         if not check.measurement.still_on_timeline(scene):
@@ -148,6 +153,7 @@ def step_seam_checks() -> bool:
         log.exception("Veo job %s: ending the seam check failed", check.job_id[:8])
         if check in _pending:
             _pending.remove(check)
+            check.on_seams(None, check.job_id, None)
     return True
 
 
@@ -159,14 +165,15 @@ def _playing_back() -> bool:
 def _end_check(scene: Scene, check: _PendingCheck, outcome: seams.SeamCheck | Exception) -> None:
     job = jobstore.load_job(scene, check.job_id)
     if job is None or job.state is not JobState.INSERTED:
-        return  # forgotten or taken back meanwhile: the scores would belong to no job
+        check.on_seams(scene, check.job_id, None)  # forgotten or undone: the scores belong to no job
+        return
     inserted = check.measurement.inserted
     notes = " ".join(_seam_notes(scene, job, inserted, outcome, check.warn_above, check.on_line))
     if SEAMS_PENDING in job.message:
         job.message = job.message.replace(SEAMS_PENDING, notes).strip()
     else:
         job.message = f"{job.message} {notes}".strip()
-    check.on_seams(scene, job)
+    check.on_seams(scene, job.job_id, job)
 
 
 def _seam_notes(

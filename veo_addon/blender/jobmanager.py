@@ -441,8 +441,12 @@ class JobManager:
         tag_sequencer_redraw()
         return job
 
-    def _seams_checked(self, scene: bpy.types.Scene, job: Job) -> None:
+    def _seams_checked(self, scene: bpy.types.Scene | None, job_id: str, job: Job | None) -> None:
         """The seam check that followed the insertion ended: the scores and notes are in `job`."""
+        if scene is None or job is None:  # the job left the file meanwhile: no longer pending
+            if job_id in self._progress:
+                self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=False)
+            return
         jobstore.save_job(scene, job)
         self._record(job)
         self._note(job)
