@@ -140,7 +140,8 @@ def step_seam_checks() -> bool:
             _end_check(scene, check, ClipLeftTimeline("the clip left the timeline before it was measured"))
             return True
         try:
-            check.measurement.step(scene)
+            if not check.measurement.done:  # (nothing to render when nothing plays either side)
+                check.measurement.step(scene)
             if not check.measurement.done:
                 return True
             outcome = check.measurement.result()

@@ -4,9 +4,12 @@ Far from the end, polls are spread out: half the eta the service gives, or a gro
 it gives none, never closer than `min_interval` (each poll spends the per-minute allowance every
 job of the process shares). Near the end, halving the eta would poll once in the middle and once
 more up to `min_interval` late; instead the next poll lands just after the end the eta promises.
-The service's eta is whole seconds rounded up, so each answer says "done at the latest by
-answered + eta"; the earliest of these promises is the one to land on. A poll that lands and finds
-the task still running gets a few short re-polls, then the normal pace again.
+The service's eta is whole seconds rounded up, so each answer puts the end in a window one
+second wide ("after asked + eta - 1, by answered + eta"); the windows of all answers together are
+narrower, and the polls far from the end are moved by under half a second so that they split it.
+Near the end one poll may go to the window's middle (when that is no sooner than the normal pace);
+the landing poll comes just after the window. One that finds the task still running gets a few
+short re-polls, then the normal pace again. Never more polls than the plain pace (tests).
 """
 
 from __future__ import annotations
@@ -78,8 +81,9 @@ class PollPacer:
         earliest, latest = window
         middle = (earliest + latest) / 2
         if latest - answered_at <= policy.landing_within:
-            if latest - earliest > 2 * policy.landing_margin and middle - answered_at >= shortest:
-                # Time for one poll in the window's middle: it sees the end, or halves the window.
+            if latest - earliest > 2 * policy.landing_margin and middle - answered_at >= policy.min_interval:
+                # Time for one poll in the window's middle (no sooner than the normal pace would
+                # poll): it sees the end, or halves the window.
                 return middle - answered_at
             return min(max(latest + policy.landing_margin - answered_at, shortest), policy.max_interval)
         # Far from the end: move the poll by under half a second so that its answer, whole seconds
