@@ -162,7 +162,7 @@ def test_a_seam_limit_outside_0_to_255_is_a_command_line_mistake(edit, highway, 
     assert highway.submit_count == 0
 
 
-@pytest.mark.parametrize("failing", ["seams.measure", "finishing._record_cost"])
+@pytest.mark.parametrize("failing", ["seams.render_thumbnail", "finishing._record_cost"])
 def test_a_check_that_cannot_run_leaves_the_clip_in_and_says_why(
     veo, timeline, tmp_path, monkeypatch, failing
 ):

@@ -1,15 +1,19 @@
-"""Figure #7, the add-on's own overhead: from the operator call to the clip in the timeline,
-minus the time the server spent generating. In real Blender (the bpy wheel, background mode)
-against the local server in its own process, driven the way the hotkey drives it:
-`bpy.ops.veo.generate_transition("INVOKE_DEFAULT", ...)`, which in background mode blocks until
-the clip is in (the job manager's pump applies the result, as the UI's timer does).
+"""Figure #7, the add-on's own overhead: from the operator call to the clip in the timeline
+(placed, playing), minus the time the server spent generating. In real Blender (the bpy wheel,
+background mode) against the local server in its own process, driven the way the hotkey drives
+it: `bpy.ops.veo.generate_transition("INVOKE_DEFAULT", ...)`, which in background mode blocks
+until the clip is in and its seams are checked (the job manager's pump applies the result, as
+the UI's timer does).
 
     .venv/blender50/bin/python tools/bench/overhead.py [--runs 3]
 
 The phases come from one clock (the wall clock, shared with the local server on this machine):
 the call, the capture's end (plan_generation returning), the submit leaving the worker, the
 server's own `submit_time_ms` and `complete_time_ms` (the task result's debug_info), the
-download's start and end, and the operator returning. They add up to the whole wall time.
+download's start and end, and the job manager's insert returning (the clip placed: it plays from
+that tick on). They add up to the whole wall time. The seam check that follows, one thumbnail
+render per job-manager tick (the blocking operator waits for it, the clip already playing), is
+reported on its own: its ticks, the longest, and their main-thread time together.
 The upload is the submit body as the server received it (`/_control/stats`), against the two
 keyframes' encoded bytes.
 """
@@ -114,6 +118,17 @@ def one_job(base_url: str, folder: Path, seed: int, resolution: str, seconds: in
     stamps.around(generation, "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
     stamps.around(manager, "insert", "insert", "inserted")
     stamps.around(finishing, "finish_insertion", "finish", "finished")
+    seam_ticks: list[float] = []
+    step_seam_checks = finishing.step_seam_checks
+
+    def timed_seam_step() -> bool:
+        started = time.perf_counter()
+        worked = step_seam_checks()
+        if worked:
+            seam_ticks.append(time.perf_counter() - started)
+        return worked
+
+    finishing.step_seam_checks = timed_seam_step  # type: ignore[assignment]
     try:
         stamps.mark("call")
         outcome = bpy.ops.veo.generate_transition(
@@ -128,6 +143,7 @@ def one_job(base_url: str, folder: Path, seed: int, resolution: str, seconds: in
         stamps.mark("returned")
     finally:
         stamps.restore()
+        finishing.step_seam_checks = step_seam_checks  # type: ignore[assignment]
     assert outcome == {"FINISHED"}, outcome
     strips = compat.strip_collection(compat.sequence_editor(bpy.context.scene))
     clips = [strip for strip in strips if strip.type == "MOVIE"]
@@ -142,14 +158,18 @@ def one_job(base_url: str, folder: Path, seed: int, resolution: str, seconds: in
         "generation": generated - submit_received,
         "polling": at["download"] - generated,
         "download": at["downloaded"] - at["download"],
-        "insertion": at["returned"] - at["downloaded"],
+        "insertion": at["inserted"] - at["downloaded"],
     }
-    phases["total"] = at["returned"] - at["call"]
+    phases["total"] = at["inserted"] - at["call"]
     phases["overhead"] = phases["total"] - phases["generation"]
     phases["keyframes_encoding"] = stamps.spent["prepare_keyframe"]
     phases["pump_wait"] = at["insert"] - at["downloaded"]
-    phases["placing"] = stamps.spent["insert"] - stamps.spent["finish"]
-    phases["seam_check_and_takes"] = stamps.spent["finish"]
+    phases["placing"] = stamps.spent["insert"]
+    phases["cost_and_fades"] = stamps.spent["finish"]
+    phases["seam_ticks"] = len(seam_ticks)
+    phases["seam_longest_tick"] = max(seam_ticks, default=0.0)
+    phases["seam_check_main_thread"] = sum(seam_ticks)
+    phases["seams_done_after"] = at["returned"] - at["inserted"]
     phases["keyframe_bytes"] = stamps.keyframe_bytes
     phases["clip_bytes"] = Path(bpy.path.abspath(clips[0].filepath)).stat().st_size
     return phases
@@ -167,7 +187,8 @@ def overhead_figures(runs: int, resolution: str, seconds: int, seed_base: int) -
                 f"  {resolution} {seconds} s run {run + 1}: overhead {phases['overhead']:.2f} s of "
                 f"{phases['total']:.2f} s ("
                 + ", ".join(f"{name} {phases[name]:.3f}" for name in PHASES)
-                + f"; generation {phases['generation']:.2f} s)"
+                + f"; generation {phases['generation']:.2f} s; then the seam check in "
+                f"{phases['seam_ticks']:.0f} ticks, longest {phases['seam_longest_tick'] * 1000:.0f} ms)"
             )
         uploads = stats(base_url)["submit_body_bytes"]
     middle = {name: median([phases[name] for phases in measured]) for name in measured[0]}
@@ -183,8 +204,11 @@ def overhead_figures(runs: int, resolution: str, seconds: int, seed_base: int) -
         f"times); the add-on's poll policy waits at least {PollPolicy().min_interval:g} s between polls; "
         f"median of {runs} runs; phases (medians): {breakdown}; within them, decoding, fitting and "
         f"encoding the keyframes {middle['keyframes_encoding']:.2f} s, waiting for the pump "
-        f"{middle['pump_wait']:.2f} s, placing the clip {middle['placing']:.2f} s, the seam check "
-        f"(and takes, sound fades) {middle['seam_check_and_takes']:.2f} s"
+        f"{middle['pump_wait']:.2f} s, placing the clip {middle['placing']:.2f} s (of which cost and "
+        f"sound fades {middle['cost_and_fades']:.3f} s); after it, while the clip plays, the seam check "
+        f"in {middle['seam_ticks']:.0f} ticks of at most {middle['seam_longest_tick'] * 1000:.0f} ms "
+        f"({middle['seam_check_main_thread']:.2f} s of main thread together, done "
+        f"{middle['seams_done_after']:.2f} s after the clip was placed)"
     )
     tag = f"{seconds} s {resolution}"
     return [

@@ -78,6 +78,8 @@ def set_up() -> None:
     around(module("blender.generate_operators"), "plan_generation", "plan", "captured")
     around(module("blender.generation"), "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
     around(module("blender.finishing"), "finish_insertion", "finish", "finished")
+    # After the clip is placed (and plays), the seam check's ticks: reported on their own.
+    around(module("blender.finishing"), "step_seam_checks", "seam_step", "seam_stepped")
     manager = module("blender.jobmanager").manager
     around(manager, "insert", "insert", "inserted")
 

@@ -201,6 +201,7 @@ class JobManager:
 
     def _note(self, job: Job) -> None:
         pending = job.job_id in self._running or any(w.job.job_id == job.job_id for w in self._queue)
+        pending = pending or finishing.seam_check_pending(job.job_id)
         self._progress[job.job_id] = JobProgress.of(job, pending=pending)
 
     def _reserve_gap(self, scene: bpy.types.Scene, job: Job, plan: GenerationPlan) -> bool:
@@ -303,7 +304,7 @@ class JobManager:
 
     @property
     def busy(self) -> bool:
-        return bool(self._running or self._queue)
+        return bool(self._running or self._queue) or finishing.seam_check_pending()
 
     def pump(self) -> None:
         """Apply every event the workers produced since the last call."""
@@ -324,7 +325,8 @@ class JobManager:
             if finished:
                 del self._running[job_id]
                 if job_id in self._progress:
-                    self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=False)
+                    pending = finishing.seam_check_pending(job_id)
+                    self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=pending)
                 shared = self._sharing.pop(job_id, None)
                 if job_id in self._forgotten:
                     self._forgotten.discard(job_id)
@@ -332,6 +334,7 @@ class JobManager:
                 elif shared is not None:
                     self._restore_shared(*shared)
         self._start_queued()
+        changed = finishing.step_seam_checks() or changed  # one thumbnail render at most
         if changed:
             tag_sequencer_redraw()
 
@@ -348,6 +351,8 @@ class JobManager:
             while any(self.is_running(job_id) for job_id in wanted):
                 time.sleep(poll_seconds)
         self.pump()
+        while any(finishing.seam_check_pending(job_id) for job_id in wanted):
+            self.pump()  # one seam render each: the check's notes are part of the outcome
         return [job for job in (self.current_job(job_id) for job_id in wanted) if job is not None]
 
     def current_job(self, job_id: str) -> Job | None:
@@ -377,7 +382,7 @@ class JobManager:
             placeholder.restore(scene, job)
         placeholder.show_state(scene, job)
         if event.kind is EventKind.FINISHED and job.state is JobState.DOWNLOADED:
-            self.insert(scene, job)  # notes the job's progress as it ends
+            self.insert(scene, job, seams_later=True)  # notes the job's progress as it ends
 
     def _scene_for(self, job: Job, running: _Running | None) -> bpy.types.Scene | None:
         """The scene the job's clip goes into, if its file is the open one.
@@ -393,8 +398,9 @@ class JobManager:
             return None
         return bpy.data.scenes.get(job.scene_name)
 
-    def insert(self, scene: bpy.types.Scene, job: Job) -> Job:
-        """Put a downloaded job's clips on the timeline; the job records how it went.
+    def insert(self, scene: bpy.types.Scene, job: Job, *, seams_later: bool = False) -> Job:
+        """Put a downloaded job's clips on the timeline; the job records how it went. With
+        `seams_later` (from pump(), which goes on ticking) the seam check runs in the next ticks.
 
         A job for the same task and gap whose clip went in meanwhile is shared, not inserted
         again; once this one inserts, it finishes such twins the same way."""
@@ -418,19 +424,37 @@ class JobManager:
         strip_names = shared_task.record_own_insertion(job, placed.inserted)
         # Seam check, best take live, sound fades: sentences for the job's message.
         finished = finishing.finish_insertion(
-            scene, job, placed.inserted, self.estimate(job.job_id), self.on_line
+            scene,
+            job,
+            placed.inserted,
+            self.estimate(job.job_id),
+            self.on_line,
+            self._seams_checked if seams_later else None,
         )
         # The file's own record first: it is what says these strips are the job's.
         mark_inserted(None, job, f"{placed.summary} {finished}".strip())
         jobstore.save_job(scene, job)
         self._record(job)
         self._note(job)
-        if not bpy.app.background:
-            push_undo_step("Insert Veo Transition")
+        if not bpy.app.background and not finishing.seam_check_pending(job.job_id):
+            push_undo_step("Insert Veo Transition")  # else once its seam check ended: one step for both
         self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} inserted: {job.message}")
         self._share_with_twins(scene, job, strip_names)
         tag_sequencer_redraw()
         return job
+
+    def _seams_checked(self, scene: bpy.types.Scene | None, job_id: str, job: Job | None) -> None:
+        """The seam check that followed the insertion ended: the scores and notes are in `job`."""
+        if scene is None or job is None:  # the job left the file meanwhile: no longer pending
+            if job_id in self._progress:
+                self._progress[job_id] = dataclasses.replace(self._progress[job_id], pending=False)
+            return
+        jobstore.save_job(scene, job)
+        self._record(job)
+        self._note(job)
+        if not bpy.app.background:
+            push_undo_step("Insert Veo Transition")
+        self.on_line(f"[veo] job {job.job_id[:8]} task {job.task_id} seams checked: {job.message}")
 
     def _share_with_twins(self, scene: bpy.types.Scene, inserter: Job, strip_names: list[str]) -> None:
         """Finish every other job of this file for the same task and gap: it shares these strips."""

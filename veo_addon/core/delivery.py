@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from .client import HighwayClient, MediaLink, TaskResult, TaskStatus
@@ -24,6 +23,7 @@ from .errors import (
 )
 from .job import JobState
 from .mp4 import is_mp4_file
+from .polling import PollPolicy
 from .runner_base import EventKind, RunnerBase
 
 log = logging.getLogger(__name__)
@@ -32,25 +32,6 @@ log = logging.getLogger(__name__)
 # by a fresh one (by asking for the task result again) before the job fails: a link can expire
 # between the poll and the download, or a storage host can answer 404 for a moment.
 LINK_REFRESHES = 2
-
-
-@dataclass(frozen=True)
-class PollPolicy:
-    """How often a task's result is asked for. Adapts to the server's eta and progress."""
-
-    min_interval: float = 2.0
-    max_interval: float = 15.0
-    # Without an eta, each poll that brings no news waits this much longer than the last.
-    backoff_factor: float = 1.5
-    # With an eta, ask again after this fraction of it (so the end is not missed by much).
-    eta_fraction: float = 0.5
-
-    def next_interval(self, eta_seconds: int | None, polls_without_news: int) -> float:
-        if eta_seconds:
-            wanted = eta_seconds * self.eta_fraction
-        else:
-            wanted = self.min_interval * (self.backoff_factor ** max(polls_without_news, 0))
-        return min(max(wanted, self.min_interval), self.max_interval)
 
 
 class StopRequested(Exception):
@@ -114,6 +95,7 @@ class DeliverySteps(RunnerBase):
         task_id = self._job.task_id
         assert task_id
         polls_without_news = 0
+        pacer = self._policy.pacer()
         last_seen: tuple[object, ...] = ()
         if self._submitted_at is not None:
             # A task accepted a moment ago is not done yet: asking at once would spend a request
@@ -124,7 +106,9 @@ class DeliverySteps(RunnerBase):
         while True:
             if self._stop.is_set():
                 raise StopRequested
+            asked_at = time.monotonic()
             result = client.task_result(task_id)
+            answered_at = time.monotonic()
             if result.status.is_terminal:
                 return result
             seen = (result.status, result.progress_percent, result.eta_seconds)
@@ -140,7 +124,8 @@ class DeliverySteps(RunnerBase):
                 self._persist()
             else:
                 self._emit(EventKind.PROGRESS)
-            if self._stop.wait(self._policy.next_interval(result.eta_seconds, polls_without_news)):
+            wait = pacer.wait_after(answered_at, result.eta_seconds, polls_without_news, asked_at)
+            if self._stop.wait(wait):
                 raise StopRequested
 
     def _download(self, result: TaskResult) -> None:
