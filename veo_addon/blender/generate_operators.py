@@ -16,7 +16,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.job import Job
 from ..core.lazy_import import lazy_module
-from . import before_paying, gaps, presubmit
+from . import gaps, presubmit
 from .generation_properties import GenerationProperties, generation_options, scene_request
 from .jobmanager import manager
 from .modal_wait import WaitsForJobs
@@ -24,8 +24,9 @@ from .operator_reports import OperatorResult, finish, refuse, report_started, sc
 from .preferences import service_settings
 
 if TYPE_CHECKING:
-    from . import generation
+    from . import before_paying, generation
 else:
+    before_paying = lazy_module(f"{__package__}.before_paying")
     generation = lazy_module(f"{__package__}.generation")
 
 DIALOG_WIDTH = 560  # wide enough for a sentence-long prompt
