@@ -311,9 +311,11 @@ class JobManager(AppliesResults):
 
     def adopt_from_journal(self) -> list[Job]:
         """Bring the open file's journal entries into it; returns the jobs with work left."""
-        from ..core.runner import recover_interrupted  # loads the runner: a file with jobs needs it
+        if any(job.state is JobState.SUBMITTING for job in self.journal.all()):
+            # Only a job caught mid-submit needs it; else the runner loads with the first job.
+            from ..core.runner import recover_interrupted
 
-        recover_interrupted(self.journal)
+            recover_interrupted(self.journal)
         known = {job.job_id for scene in bpy.data.scenes for job in jobstore.scene_jobs(scene)}
         pending = journal_sync.bring_into_open_file(self.journal)
         for scene in bpy.data.scenes:
