@@ -9,19 +9,25 @@ blocks until the clip is in.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import bpy
 
 from ..core.errors import VeoError
 from ..core.job import Job
-from . import before_paying, gaps, presubmit
-from .generation import plan_generation
+from ..core.lazy_import import lazy_module
+from . import gaps, presubmit
 from .generation_properties import GenerationProperties, generation_options, scene_request
 from .jobmanager import manager
 from .modal_wait import WaitsForJobs
 from .operator_reports import OperatorResult, finish, refuse, report_started, scene_of, wait_in_background
 from .preferences import service_settings
+
+if TYPE_CHECKING:
+    from . import before_paying, generation
+else:
+    before_paying = lazy_module(f"{__package__}.before_paying")
+    generation = lazy_module(f"{__package__}.generation")
 
 DIALOG_WIDTH = 560  # wide enough for a sentence-long prompt
 
@@ -118,7 +124,7 @@ class VEO_OT_generate_transition(
                 scene_request(scene).prompt = self.prompt
             settings = self.settings_with_gap_limits(service_settings(context))
             transition = gaps.choose_transition(scene, self.left_strip, self.right_strip)
-            plan = plan_generation(
+            plan = generation.plan_generation(
                 scene, transition, generation_options(self, force_new=self.new_generation), settings
             )
             job = manager.start(plan)
@@ -185,7 +191,7 @@ class VEO_OT_fill_gaps(
             captured = []
             try:
                 for transition, _duration in plan.to_fill:
-                    captured.append(plan_generation(scene, transition, options, settings))
+                    captured.append(generation.plan_generation(scene, transition, options, settings))
             finally:
                 # Every keyframe is rendered before the first job starts, so no worker or picture
                 # thread runs while Blender renders (the combination has crashed Blender). Gaps

@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import bpy
 from bpy.app.handlers import persistent
 
 from ..core.errors import VeoError
 from ..core.job import Job
-from . import jobstore, journal_sync
+from ..core.lazy_import import lazy_module
+from . import jobstore
 from .jobmanager import manager
 from .preferences import service_settings
+
+if TYPE_CHECKING:
+    from . import journal_sync
+else:
+    journal_sync = lazy_module(f"{__package__}.journal_sync")
 
 log = logging.getLogger(__name__)
 

@@ -5,14 +5,20 @@ waits on disk.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import bpy
 
 from ..core.job import JobState
-from . import jobstore, placement
+from ..core.lazy_import import lazy_module
+from . import jobstore
 from .jobmanager import manager
-from .placeholder import INSERT_ANYWAY
+
+if TYPE_CHECKING:
+    from . import placeholder, placement
+else:
+    placeholder = lazy_module(f"{__package__}.placeholder")
+    placement = lazy_module(f"{__package__}.placement")
 
 
 class VEO_OT_insert_job(bpy.types.Operator):
@@ -56,7 +62,7 @@ class VEO_OT_insert_job(bpy.types.Operator):
         if again and not job.clips_exist():
             self.report({"ERROR"}, f"The clip files of job {job.job_id[:8]} are no longer on disk")
             return {"CANCELLED"}
-        job.placement[INSERT_ANYWAY] = True
+        job.placement[placeholder.INSERT_ANYWAY] = True
         inserted = manager.insert(scene, job)
         if inserted.state is not JobState.INSERTED:
             self.report({"ERROR"}, inserted.message)

@@ -5,23 +5,28 @@ copy a task id, open the folder a job's clips are in.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import bpy
 
 from ..core.errors import VeoError
 from ..core.images import FitMethod
 from ..core.job import Job
+from ..core.lazy_import import lazy_module
 from ..core.timing import FitMode
 from . import gaps, jobstore
 from .capture import KeyframeSource, SourceKind
 from .clips_folder import clips_folder_for
 from .cost_report import Estimate, estimate_request
-from .generation import plan_generation
 from .generation_options import GenerationOptions
 from .generation_properties import scene_request
 from .jobmanager import manager
 from .preferences import service_settings
+
+if TYPE_CHECKING:
+    from . import generation
+else:
+    generation = lazy_module(f"{__package__}.generation")
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 
@@ -108,7 +113,7 @@ class VEO_OT_retry_job(JobIdProperty, bpy.types.Operator):
             options = retry_options(job, scene)
             left, right = job.placement.get("left_strip", ""), job.placement.get("right_strip", "")
             transition = gaps.choose_transition(scene, str(left), str(right))
-            plan = plan_generation(scene, transition, options, service_settings(context))
+            plan = generation.plan_generation(scene, transition, options, service_settings(context))
             new_job = manager.start(plan)
         except VeoError as error:
             self.report({"ERROR"}, str(error))

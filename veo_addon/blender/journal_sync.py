@@ -9,13 +9,22 @@ manager decides what runs.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import bpy
 
 from ..core.errors import VeoError
 from ..core.job import Job, JobState
 from ..core.journal import Journal, normalise_blend_path
-from . import jobstore, placement, shared_task
+from ..core.lazy_import import lazy_module
+from . import jobstore
+
+# Only a file with jobs needs them: opening one without loads neither.
+if TYPE_CHECKING:
+    from . import placement, shared_task
+else:
+    placement = lazy_module(f"{__package__}.placement")
+    shared_task = lazy_module(f"{__package__}.shared_task")
 
 log = logging.getLogger(__name__)
 

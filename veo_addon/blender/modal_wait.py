@@ -21,7 +21,8 @@ import bpy
 from bpy.app.handlers import persistent
 
 from ..core.job import JobState
-from .jobmanager import JobProgress, manager, tag_sequencer_redraw
+from .job_progress import JobProgress, tag_sequencer_redraw
+from .jobmanager import manager
 from .operator_reports import OperatorResult, report_outcome
 
 TIMER_STEP = 0.2  # seconds between status updates: smooth enough, and nearly free

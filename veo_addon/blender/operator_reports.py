@@ -9,14 +9,21 @@ stdout, and report each job's outcome before they return.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import bpy
 
 from ..core.errors import VeoError
 from ..core.job import Job, JobState
-from . import cost_report, placement
-from .jobmanager import manager, print_line
+from ..core.lazy_import import lazy_module
+from . import cost_report
+from .job_progress import print_line
+from .jobmanager import manager
+
+if TYPE_CHECKING:
+    from . import placement
+else:
+    placement = lazy_module(f"{__package__}.placement")
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 

@@ -7,11 +7,13 @@ what operators report is in operator_reports.py; waiting for jobs in the UI in m
 from __future__ import annotations
 
 import contextlib
+from typing import TYPE_CHECKING
 
 import bpy
 
 from ..core.errors import VeoError
-from . import generate_operators, jobstore, journal_sync
+from ..core.lazy_import import lazy_module
+from . import generate_operators, jobstore
 from .generate_operators import waits_in_window
 from .jobmanager import manager
 from .modal_wait import WaitsForJobs
@@ -26,6 +28,11 @@ from .operator_reports import (  # noqa: F401 - running_line and summary_line: w
     wait_in_background,
 )
 from .preferences import service_settings
+
+if TYPE_CHECKING:
+    from . import journal_sync
+else:
+    journal_sync = lazy_module(f"{__package__}.journal_sync")
 
 
 class JobIdOperand:

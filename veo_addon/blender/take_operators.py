@@ -8,13 +8,18 @@ Page Up/Down already jump between strips).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import bpy
 
 from ..core.errors import VeoError
-from . import takes
+from ..core.lazy_import import lazy_module
 from .channels import TimelineError
+
+if TYPE_CHECKING:
+    from . import takes
+else:
+    takes = lazy_module(f"{__package__}.takes")
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 

@@ -3,13 +3,18 @@ actions for the active one. Draws only the entries' plain fields (never parses a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 
-from .. import placement
+from ...core.lazy_import import lazy_module
 from ..jobmanager import manager
 from .text import wrapped_label
+
+if TYPE_CHECKING:
+    from .. import placement
+else:
+    placement = lazy_module(f"{__package__.rpartition('.')[0]}.placement")
 
 STATE_ICONS = {
     "inserted": "CHECKMARK",

@@ -7,15 +7,21 @@ nothing here touches the network or a file.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 
+from ...core.lazy_import import lazy_module
 from ..generation_properties import RANDOM_SEED, scene_request
 from . import presets
-from .readiness import readiness
 from .request_actions import classes as request_action_classes
 from .text import wrapped_label
+
+# What the panel says about the gap loads with its first draw (never, in background mode).
+if TYPE_CHECKING:
+    from . import readiness
+else:
+    readiness = lazy_module(f"{__package__}.readiness")
 
 CATEGORY = "Veo"
 
@@ -28,7 +34,7 @@ class VEO_PT_transition(bpy.types.Panel):
 
     def draw(self, context: Any) -> None:
         layout: Any = self.layout
-        state = readiness(context)
+        state = readiness.readiness(context)
         if state.transition is None:
             wrapped_label(layout, context, state.reason, icon="INFO")
         else:

@@ -9,11 +9,12 @@ the tests call them directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bpy
 
-from .. import compat, placeholder, sound_fades, takes
+from ...core.lazy_import import lazy_module
+from .. import compat
 from ..preferences import finishing_settings
 from ..provenance import (
     PROP_COST_ESTIMATE,
@@ -32,6 +33,15 @@ from ..provenance import (
 from .job_list import STATE_ICONS, draw_progress, state_label
 from .keymap import ITEMS as HOTKEYS
 from .text import wrapped_label
+
+# Loaded with the first draw that shows a take or a placeholder.
+if TYPE_CHECKING:
+    from .. import placeholder, sound_fades, takes
+else:
+    _blender = __package__.rpartition(".")[0]
+    placeholder = lazy_module(f"{_blender}.placeholder")
+    sound_fades = lazy_module(f"{_blender}.sound_fades")
+    takes = lazy_module(f"{_blender}.takes")
 
 CATEGORY = "Veo"
 

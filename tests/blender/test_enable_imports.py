@@ -1,0 +1,68 @@
+"""Enabling the add-on loads what its buttons, panels and file handlers need, and nothing that
+only a job in flight uses: the runner, the HTTP client's request and download steps, httpx,
+Pillow. Blender enables add-ons at every start-up, so whatever they import there, every start
+pays for (tools/bench/enable.py measures it). Right after, Blender runs the load handlers for the
+start-up file: a file without jobs loads none of it either.
+
+In a fresh process (this venv's bpy wheel): the test session itself has long imported everything.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What only a job that is sent, polled or downloaded needs.
+JOB_ONLY = (
+    "httpx",
+    "PIL",
+    "veo_addon.core.runner",
+    "veo_addon.core.submission",
+    "veo_addon.core.delivery",
+    "veo_addon.core.clipfiles",
+    "veo_addon.blender.job_launch",
+    "veo_addon.blender.finishing",
+    "veo_addon.blender.seams",
+    "veo_addon.blender.placement",
+    "veo_addon.blender.insert",
+)
+
+ENABLE = """
+import json, os, sys, tempfile
+os.environ["VEO_USER_DIR"] = tempfile.mkdtemp()  # an empty journal, not the user's
+import bpy
+job_only = json.loads(sys.argv[1])
+before = [name for name in job_only if name in sys.modules]
+import veo_addon
+veo_addon.register()
+enabled = hasattr(bpy.types, "VEO_OT_generate_transition") and "veo_addon" in sys.modules
+at_enable = [name for name in job_only if name in sys.modules]
+from veo_addon.blender import handlers
+handlers.on_load_post()  # as Blender calls it once the start-up file is loaded
+at_load = [name for name in job_only if name in sys.modules]
+veo_addon.unregister()  # the 4.2 wheel crashes on exit with the add-on still registered
+result = {"before": before, "enabled": enabled, "at_enable": at_enable, "at_load": at_load}
+print("ENABLED " + json.dumps(result), flush=True)
+"""
+
+
+def test_enabling_and_opening_a_file_without_jobs_load_nothing_only_a_running_job_needs() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", ENABLE, json.dumps(JOB_ONLY)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    line = next(line for line in finished.stdout.splitlines() if line.startswith("ENABLED "))
+    result = json.loads(line.removeprefix("ENABLED "))
+    assert result["before"] == [], "bpy itself loaded them: this test would prove nothing"
+    assert result["enabled"], "the add-on's operators were not registered"
+    assert result["at_enable"] == []
+    assert result["at_load"] == []
