@@ -184,11 +184,11 @@ def _fully_opaque(data: bytes) -> bool:
     span = raw_tiff.rgba_pixel_span(data)
     if span is None:
         return False
-    # Blender's Python always has numpy; a byte slice in Python takes four times as long.
-    import numpy  # type: ignore[import-not-found]
-
+    # Not numpy: Blender builds from Linux distributions do not always ship it. A stepped slice
+    # and `count` both run in C (a few ms for 1080p).
     offset, length = span
-    return bool(numpy.frombuffer(data, numpy.uint8, length, offset)[3::4].min() == 255)
+    alpha = data[offset + 3 : offset + length : 4]
+    return alpha.count(255) == len(alpha)
 
 
 def _render_as(scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput) -> bytes:
