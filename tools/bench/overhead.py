@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 import bench_capture
 
 import veo_addon
-from veo_addon.blender import compat, finishing, generate_operators, generation
+from veo_addon.blender import compat, finishing, generation
 from veo_addon.blender.jobmanager import manager
 from veo_addon.core.client import HighwayClient
 from veo_addon.core.delivery import PollPolicy
@@ -111,7 +111,7 @@ def one_job(base_url: str, folder: Path, seed: int, resolution: str, seconds: in
     def note_keyframes(_client: Any, request: Any) -> None:
         stamps.keyframe_bytes = len(request.image.data or b"") + len(request.last_image.data or b"")
 
-    stamps.around(generate_operators, "plan_generation", "plan", "captured")
+    stamps.around(generation, "plan_generation", "plan", "captured")
     stamps.around(HighwayClient, "submit", "submit", "submitted", note_keyframes)
     stamps.around(HighwayClient, "download", "download", "downloaded")
     # Inside the phases: the keyframes' decode-fit-encode, and the insertion's own parts.

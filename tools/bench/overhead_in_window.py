@@ -9,6 +9,7 @@ no confirmation), which waits modally on real TIMER events while the job manager
 pumps. The add-on's own calls are wrapped to stamp the wall clock; RESULT.json gets the stamps.
 """
 
+import importlib
 import json
 import os
 import sys
@@ -35,7 +36,8 @@ def write_result() -> None:
 
 
 def module(name: str):
-    return sys.modules[f"{MODULE}.{name}"]
+    # Imported, not looked up: what only a job needs loads with the first job, after set-up.
+    return importlib.import_module(f"{MODULE}.{name}")
 
 
 def around(owner, name: str, before: str, after: str, keep_result: str = "") -> None:
@@ -75,7 +77,7 @@ def set_up() -> None:
     client = module("core.client").HighwayClient
     around(client, "submit", "submit", "submitted", keep_result="task_id")
     around(client, "download", "download", "downloaded")
-    around(module("blender.generate_operators"), "plan_generation", "plan", "captured")
+    around(module("blender.generation"), "plan_generation", "plan", "captured")
     around(module("blender.generation"), "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
     around(module("blender.finishing"), "finish_insertion", "finish", "finished")
     # After the clip is placed (and plays), the seam check's ticks: reported on their own.
