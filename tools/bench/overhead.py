@@ -39,6 +39,7 @@ import bench_capture
 import veo_addon
 from veo_addon.blender import compat, finishing, generation
 from veo_addon.blender.jobmanager import manager
+from veo_addon.core import keyframe_preparation
 from veo_addon.core.client import HighwayClient
 from veo_addon.core.delivery import PollPolicy
 
@@ -115,7 +116,7 @@ def one_job(base_url: str, folder: Path, seed: int, resolution: str, seconds: in
     stamps.around(HighwayClient, "submit", "submit", "submitted", note_keyframes)
     stamps.around(HighwayClient, "download", "download", "downloaded")
     # Inside the phases: the keyframes' decode-fit-encode, and the insertion's own parts.
-    stamps.around(generation, "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
+    stamps.around(keyframe_preparation, "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
     stamps.around(manager, "insert", "insert", "inserted")
     stamps.around(finishing, "finish_insertion", "finish", "finished")
     seam_ticks: list[float] = []

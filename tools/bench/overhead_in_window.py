@@ -78,7 +78,7 @@ def set_up() -> None:
     around(client, "submit", "submit", "submitted", keep_result="task_id")
     around(client, "download", "download", "downloaded")
     around(module("blender.generation"), "plan_generation", "plan", "captured")
-    around(module("blender.generation"), "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
+    around(module("core.keyframe_preparation"), "prepare_keyframe", "prepare_keyframe", "keyframe_prepared")
     around(module("blender.finishing"), "finish_insertion", "finish", "finished")
     # After the clip is placed (and plays), the seam check's ticks: reported on their own.
     around(module("blender.finishing"), "step_seam_checks", "seam_step", "seam_stepped")

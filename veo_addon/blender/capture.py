@@ -16,6 +16,7 @@ needs no bpy and runs in the worker thread.
 from __future__ import annotations
 
 import contextlib
+import functools
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,6 +103,10 @@ def resolve_aspect_ratio(scene: Scene, requested: str) -> AspectRatio:
         raise CaptureError(f"Aspect ratio must be auto, 16:9 or 9:16, got '{requested}'") from None
 
 
+def _nothing() -> None:
+    pass
+
+
 # --- keeping the scene's settings --------------------------------------------------------------------
 
 
@@ -166,32 +171,25 @@ def _render_still(scene: Scene) -> None:
     bpy.ops.render.render(write_still=True, scene=scene.name)
 
 
-def render_frame(scene: Scene, frame: int, solo_strip: str | None = None) -> bytes:
+def render_frame(
+    scene: Scene, frame: int, solo_strip: str | None = None, before_render: Callable[[], None] = _nothing
+) -> bytes:
     """Image bytes of the sequencer's output at `frame` (`RENDER_OUTPUT`, or `FLATTENED_OUTPUT`
     when anything in it is see-through), at the scene's output size, in the footage's own sRGB
     colours (no view transform, look or exposure: the clip gets those when it plays).
 
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
+    `before_render` runs just before Blender starts rendering (see `capture_transition_keyframes`).
     """
-    data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT)
-    if RENDER_OUTPUT.color_mode == "RGBA" and not _fully_opaque(data):
-        data = _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT)
+    data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT, before_render)
+    if RENDER_OUTPUT.color_mode == "RGBA" and raw_tiff.opaque_rgba_pixels(data) is None:
+        data = _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT, before_render)
     return data
 
 
-def _fully_opaque(data: bytes) -> bool:
-    """Whether every pixel of an uncompressed RGBA TIFF has alpha 255 (its bytes read in place)."""
-    span = raw_tiff.rgba_pixel_span(data)
-    if span is None:
-        return False
-    # Not numpy: Blender builds from Linux distributions do not always ship it. A stepped slice
-    # and `count` both run in C (a few ms for 1080p).
-    offset, length = span
-    alpha = data[offset + 3 : offset + length : 4]
-    return alpha.count(255) == len(alpha)
-
-
-def _render_as(scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput) -> bytes:
+def _render_as(
+    scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput, before_render: Callable[[], None]
+) -> bytes:
     with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
         # No extension: Blender adds the one of the format it writes.
         output_path = str(Path(folder) / f"frame_{frame}")
@@ -199,6 +197,7 @@ def _render_as(scene: Scene, frame: int, solo_strip: str | None, output: RenderO
             with _render_settings(scene, frame, output_path, output) as guard:
                 if solo_strip is not None:
                     _solo(scene, solo_strip, guard)
+                before_render()
                 _render_still(scene)
         except VeoError:
             raise
@@ -232,10 +231,15 @@ def _image_strip_file(strip: Any, frame: int) -> Path | None:
 
 
 def capture_keyframe(
-    scene: Scene, frame: int, source: KeyframeSource, strip_name: str | None = None
+    scene: Scene,
+    frame: int,
+    source: KeyframeSource,
+    strip_name: str | None = None,
+    before_render: Callable[[], None] = _nothing,
 ) -> CapturedKeyframe:
     """One keyframe at `frame`; `strip_name` is the strip a STRIP source takes its picture from
-    (and, for a RENDER source, the neighbour whose muting would leave the render black)."""
+    (and, for a RENDER source, the neighbour whose muting would leave the render black).
+    `before_render` runs just before Blender starts rendering, if it does."""
     check_keyframe(scene, frame, source, strip_name)
     if source.kind is SourceKind.URL:
         return CapturedKeyframe(SourceKind.URL, f"url {source.url}", data=None, url=source.url)
@@ -243,9 +247,8 @@ def capture_keyframe(
         path = Path(bpy.path.abspath(source.path))
         return CapturedKeyframe(SourceKind.FILE, f"file '{path}'", data=read_image_file(path))
     if source.kind is SourceKind.RENDER:
-        return CapturedKeyframe(
-            SourceKind.RENDER, f"render of frame {frame}", data=render_frame(scene, frame)
-        )
+        data = render_frame(scene, frame, None, before_render)
+        return CapturedKeyframe(SourceKind.RENDER, f"render of frame {frame}", data=data)
     assert strip_name is not None  # check_keyframe refused a STRIP source without one
     strip = compat.strip_collection(scene.sequence_editor).get(strip_name)
     if strip.type == "IMAGE":
@@ -262,7 +265,7 @@ def capture_keyframe(
     return CapturedKeyframe(
         SourceKind.STRIP,
         f"strip '{strip_name}' at frame {frame}",
-        data=render_frame(scene, frame, solo_strip=strip_name),
+        data=render_frame(scene, frame, strip_name, before_render),
     )
 
 
@@ -300,10 +303,16 @@ def capture_transition_keyframes(
     transition: Transition,
     first: KeyframeSource = KeyframeSource(),
     last: KeyframeSource = KeyframeSource(),
+    hand_over: Callable[[str, CapturedKeyframe], None] | None = None,
 ) -> tuple[CapturedKeyframe, CapturedKeyframe]:
     """Keyframe A (the left strip's last frame) and keyframe B (the right strip's first frame).
 
     Both are checked before either is rendered, so a mistake in the second costs no render.
+    `hand_over(side, keyframe)` ("First" or "Last") gets each keyframe as soon as it can be
+    prepared beside the main thread: the first just as Blender starts rendering the last.
+    Rendering lets go of Python's lock, so a worker encoding the first then runs beside the
+    render; handed over any earlier, its encoding (which holds the lock) would hold up the
+    main thread's next step instead.
     """
     sides = (
         ("First", transition.first_frame, transition.left_name, first),
@@ -314,10 +323,20 @@ def capture_transition_keyframes(
             check_keyframe(scene, frame, source, strip_name, side)
         except VeoError as error:
             raise CaptureError(f"{side} keyframe: {error}") from error
-    captured = []
+    captured: list[CapturedKeyframe] = []
+    due: list[Callable[[], None]] = []
+
+    def hand_over_due() -> None:
+        while due:
+            due.pop(0)()
+
     for side, frame, strip_name, source in sides:
         try:
-            captured.append(capture_keyframe(scene, frame, source, strip_name))
+            keyframe = capture_keyframe(scene, frame, source, strip_name, hand_over_due)
         except VeoError as error:
             raise CaptureError(f"{side} keyframe: {error}") from error
+        captured.append(keyframe)
+        if hand_over is not None:
+            due.append(functools.partial(hand_over, side, keyframe))
+    hand_over_due()
     return captured[0], captured[1]

@@ -9,14 +9,14 @@ without touching Blender.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import bpy
 
 from ..core.errors import missing_key_error
-from ..core.images import prepare_keyframe
+from ..core.keyframe_preparation import KeyframePreparation
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
 from . import presubmit
 from .capture import CapturedKeyframe, capture_transition_keyframes, resolve_aspect_ratio
@@ -43,6 +43,8 @@ class GenerationPlan:
     last: CapturedKeyframe
     clips_folder: Path
     warnings: tuple[str, ...] = ()
+    # The keyframes' encoding for the request, begun while they were captured.
+    preparation: KeyframePreparation | None = field(default=None, compare=False, repr=False)
 
     def placement(self) -> dict[str, Any]:
         """Where the clip goes, as the job records it (the strips may move before it arrives)."""
@@ -89,7 +91,15 @@ def plan_generation(
     duration = check_before_capture(scene, transition, options, settings)
     aspect = resolve_aspect_ratio(scene, options.aspect_ratio)
     clips_dir, warning = clips_folder_for(settings)  # a clip that cannot be saved is paid for nothing
-    first, last = capture_transition_keyframes(scene, transition, options.first_source, options.last_source)
+    preparation = KeyframePreparation(aspect.value, options.resolution, options.fit_method)
+
+    def hand_over(side: str, keyframe: CapturedKeyframe) -> None:
+        if keyframe.data is not None:
+            preparation.start(side, keyframe.data, keyframe.description)
+
+    first, last = capture_transition_keyframes(
+        scene, transition, options.first_source, options.last_source, hand_over
+    )
     return GenerationPlan(
         scene_name=scene.name,
         blend_path=bpy.data.filepath,
@@ -102,6 +112,7 @@ def plan_generation(
         last=last,
         clips_folder=clips_dir,
         warnings=tuple(filter(None, [warning])),
+        preparation=preparation,
     )
 
 
@@ -137,14 +148,11 @@ def _request_image(plan: GenerationPlan, captured: CapturedKeyframe, name: str) 
     if captured.url is not None:
         return ImageInput.from_url(captured.url, field_name=name)
     assert captured.data is not None
-    # The capture only read headers on the main thread; decoding happens here, so a file that
-    # turns out truncated fails the job before anything is sent, with the keyframe named.
+    # The capture only read headers on the main thread; decoding happens in a worker, so a file
+    # that turns out truncated fails the job before anything is sent, with the keyframe named.
     side = "First" if name == "image" else "Last"
-    prepared = prepare_keyframe(
-        captured.data,
-        plan.aspect_ratio,
-        plan.options.resolution,
-        plan.options.fit_method,
-        what=f"{side} keyframe ({captured.description})",
+    preparation = plan.preparation or KeyframePreparation(
+        plan.aspect_ratio, plan.options.resolution, plan.options.fit_method
     )
+    prepared = preparation.result(side, captured.data, captured.description)
     return ImageInput.from_bytes(prepared.data, field_name=name)

@@ -28,6 +28,7 @@ from .imagebytes import (
 )
 from .imagebytes import PNG_SIGNATURE as PNG_SIGNATURE  # callers check encoded output with it
 from .lazy_import import lazy_module
+from .raw_tiff import opaque_rgba_pixels
 
 if TYPE_CHECKING:
     from PIL import Image, ImageCms, ImageOps
@@ -285,15 +286,18 @@ def encode_image(
     A fresh image with no `info`, `exif` or ICC profile passed to `save`, so nothing from the
     source (camera data, locations, software tags) reaches the service.
     """
-    clean = Image.new(image.mode, image.size)
-    clean.paste(image)
+    clean = image if _carries_nothing(image) else _copy_without_metadata(image)
     if image_format is ImageFormat.PNG:
         buffer = io.BytesIO()
         # Level 1: a fifth of level 6's time for about 12 % more bytes (docs/performance.md).
-        clean.save(buffer, format="PNG", optimize=False, compress_level=1)
+        (clean.convert("RGB") if clean.mode == "RGBX" else clean).save(
+            buffer, format="PNG", optimize=False, compress_level=1
+        )
         if buffer.tell() <= max_bytes:
             return buffer.getvalue(), ImageFormat.PNG
-    rgb = clean if clean.mode == "RGB" else clean.convert("RGB")
+    # RGBX (an opaque render read in place) goes to the encoder as it is: it takes the RGB and
+    # skips the fourth byte.
+    rgb = clean if clean.mode in ("RGB", "RGBX") else clean.convert("RGB")
     for quality in _JPEG_QUALITIES:
         buffer = io.BytesIO()
         # 4:4:4 (no chroma subsampling): colour edges stay as sharp as the luminance. No
@@ -323,9 +327,37 @@ def prepare_keyframe(
     """
     sniff_source_format(data, what, (*KEYFRAME_FILE_FORMATS, SourceFormat.SGI))
     size = target_size(aspect_ratio, resolution)
-    fitted = fit_image(decode_image(data, what), aspect_ratio, method, size)
+    fitted = _opaque_render_of_size(data, size)
+    if fitted is None:
+        fitted = fit_image(decode_image(data, what), aspect_ratio, method, size)
     encoded, sent_format = encode_image(fitted, max_bytes, image_format)
     return PreparedImage(data=encoded, image_format=sent_format, width=size[0], height=size[1])
+
+
+def _opaque_render_of_size(data: bytes, size: tuple[int, int]) -> Image.Image | None:
+    """A render capture already at the size sent, read in place without a copy; None for
+    anything that needs decoding, flattening or fitting.
+
+    Decoding that TIFF, flattening its alpha and copying it cost twice the JPEG encoding itself
+    (docs/performance.md, #6), and give the very same pixels when every alpha is 255.
+    """
+    pixels = opaque_rgba_pixels(data)
+    if pixels is None or (pixels.width, pixels.height) != size:
+        return None
+    view = memoryview(data)[pixels.offset : pixels.offset + pixels.length]
+    # A memoryview works (any buffer does); Pillow's stubs only name bytes and arrays.
+    return Image.frombuffer("RGBX", size, view, "raw", "RGBX", 0, 1)  # type: ignore[arg-type]
+
+
+def _carries_nothing(image: Image.Image) -> bool:
+    """Made from bare pixels (`_opaque_render_of_size`): nothing from a file to leave behind."""
+    return image.mode == "RGBX" and not image.info
+
+
+def _copy_without_metadata(image: Image.Image) -> Image.Image:
+    clean = Image.new(image.mode, image.size)
+    clean.paste(image)
+    return clean
 
 
 def _megabytes(size: int) -> str:

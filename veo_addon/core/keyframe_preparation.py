@@ -1,0 +1,52 @@
+"""Keyframes prepared for the request in a background thread, each as soon as it is captured.
+
+The capture hands each keyframe over as soon as it can (`blender.capture`): the first while
+Blender renders the second, so its encoding costs no time of its own. The job's worker picks the
+results up when it builds the request, and waits for one still being encoded. A failure (a file
+that turns out truncated) is raised there, as if the worker had prepared it itself. Nothing
+here touches bpy.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from .images import FitMethod, PreparedImage, prepare_keyframe
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            # Two: both keyframes of one job at once. Each task is a few milliseconds of encoding.
+            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="veo-keyframes")
+        return _executor
+
+
+class KeyframePreparation:
+    """The prepared keyframes of one request ("First" and "Last"), started as they are captured."""
+
+    def __init__(self, aspect_ratio: str, resolution: str, fit_method: FitMethod | str) -> None:
+        self._aspect_ratio = aspect_ratio
+        self._resolution = resolution
+        self._fit_method = fit_method
+        self._started: dict[str, Future[PreparedImage]] = {}
+
+    def start(self, side: str, data: bytes, description: str) -> None:
+        """Begin preparing `side`'s keyframe in the background (callable from the main thread)."""
+        self._started[side] = _pool().submit(self._prepare, side, data, description)
+
+    def result(self, side: str, data: bytes, description: str) -> PreparedImage:
+        """`side`'s keyframe, prepared: the one started, or prepared now if none was."""
+        started = self._started.get(side)
+        if started is None:
+            return self._prepare(side, data, description)
+        return started.result()
+
+    def _prepare(self, side: str, data: bytes, description: str) -> PreparedImage:
+        what = f"{side} keyframe ({description})"
+        return prepare_keyframe(data, self._aspect_ratio, self._resolution, self._fit_method, what=what)
