@@ -63,3 +63,17 @@ def test_a_truncated_keyframe_fails_when_the_worker_asks_for_it_naming_the_side(
     preparation.start("Last", cut, "file 'cut.png'")  # no error here: the capture goes on
     with pytest.raises(ImageError, match=r"^Last keyframe \(file 'cut\.png'\) cannot be decoded"):
         preparation.result("Last", cut, "file 'cut.png'")
+
+
+def test_pillow_is_imported_on_the_capturing_thread_before_any_keyframe_is_started(monkeypatch):
+    """A thread importing while Blender renders can crash Blender: the background preparation
+    must find everything imported already."""
+    calls: list[str] = []
+    monkeypatch.setattr(
+        keyframe_preparation, "import_worker_modules", lambda: calls.append(threading.current_thread().name)
+    )
+    preparation = KeyframePreparation("16:9", "720p", "crop")
+    assert calls == [threading.current_thread().name]
+    preparation.start("First", png((9, 9, 9)), "x")
+    preparation.result("First", b"", "x")
+    assert len(calls) == 1

@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from .images import FitMethod, PreparedImage, prepare_keyframe
+from .worker_imports import import_worker_modules
 
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
@@ -31,6 +32,9 @@ class KeyframePreparation:
     """The prepared keyframes of one request ("First" and "Last"), started as they are captured."""
 
     def __init__(self, aspect_ratio: str, resolution: str, fit_method: FitMethod | str) -> None:
+        """Made on the main thread, before the capture: Pillow's codecs are imported here, since
+        a thread importing while Blender renders can crash it (`worker_imports`)."""
+        import_worker_modules()
         self._aspect_ratio = aspect_ratio
         self._resolution = resolution
         self._fit_method = fit_method
