@@ -54,6 +54,9 @@ from typing import Any
 import bpy
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+# Blender's --python does not put the script's own folder on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import headless_scene  # noqa: E402
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -318,7 +321,8 @@ def run_operator(operator: Any, **properties: Any) -> None:
 def save_blend() -> None:
     if not bpy.data.filepath:
         raise RuntimeError("The file has never been saved, so --save has no path to save to")
-    bpy.ops.wm.save_mainfile()
+    with headless_scene.as_opened():
+        bpy.ops.wm.save_mainfile()
     print(f"[veo] saved {bpy.data.filepath}", flush=True)
 
 
@@ -347,8 +351,9 @@ def main(argv: Sequence[str]) -> int:
         return EXIT_USAGE
     unregister = ensure_addon_registered()
     try:
-        # The operators work on the context's scene: the chosen one, or the active one.
-        with bpy.context.temp_override(scene=scene):
+        # The operators work on the context's scene: the chosen one, or the active one. Not
+        # through a context override: with one, workers can crash Blender (headless_scene).
+        with headless_scene.operating_on(scene):
             return generate(arguments)
     finally:
         # The 4.2 wheel crashes (SIGSEGV) while the process exits with the add-on's classes

@@ -1,0 +1,93 @@
+"""The headless script runs its operators with no Python context override: with one, Blender
+4.2-5.0 reads the override while a worker thread holds Python's lock and the process crashes
+(seen as a segmentation fault in about one run in ten). The scene asked for with --scene is shown
+in the window instead, and the saved file still opens on the scene it opened on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bpy
+
+from tests.blender.test_headless_script import ROOT, inspect_blend, run_script, save_edit
+from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, set_frame_rate
+
+PROBE = Path(__file__).with_name("context_override_probe.py")
+
+
+def operators_under_override(stdout: str) -> list[str]:
+    [line] = [line for line in stdout.splitlines() if line.startswith("OPERATORS UNDER OVERRIDE: ")]
+    return json.loads(line.removeprefix("OPERATORS UNDER OVERRIDE: "))
+
+
+def opening_scene(blend: Path) -> str:
+    environment = {**os.environ, "VEO_USER_DIR": str(blend.parent / "inspect_user")}
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import bpy; bpy.ops.wm.open_mainfile(filepath={str(blend)!r}); "
+            "print('SCENE', bpy.context.scene.name)",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return next(line for line in shown.stdout.splitlines() if line.startswith("SCENE ")).removeprefix(
+        "SCENE "
+    )
+
+
+def two_scenes(scene: bpy.types.Scene, timeline: TimelineBuilder, tmp_path: Path) -> Path:
+    set_frame_rate(scene, "25")
+    timeline.image("left", 1, 1, 20, RED)
+    timeline.image("right", 1, 61, 20, BLUE)
+    other = bpy.data.scenes.new("Other")
+    set_frame_rate(other, "25")
+    other.render.resolution_x, other.render.resolution_y = (
+        scene.render.resolution_x,
+        scene.render.resolution_y,
+    )
+    other_timeline = TimelineBuilder(other, tmp_path)
+    other_timeline.image("left", 1, 1, 20, RED)
+    other_timeline.image("right", 1, 61, 20, BLUE)
+    return save_edit(tmp_path / "two_scenes.blend")
+
+
+def test_another_scene_is_filled_with_no_operator_under_an_override(scene, timeline, highway, tmp_path):
+    blend = two_scenes(scene, timeline, tmp_path)
+
+    result = run_script(
+        blend,
+        highway.base_url,
+        tmp_path / "user",
+        "--prompt",
+        "p",
+        "--scene",
+        "Other",
+        "--save",
+        wrapper=PROBE,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert operators_under_override(result.stdout) == []
+    assert opening_scene(blend) == "Scene"  # the file still opens where it did
+    assert inspect_blend(blend)["movies_by_scene"] == {"Scene": [], "Other": ["Veo clip"]}
+
+
+def test_the_opened_scene_is_filled_with_no_operator_under_an_override(scene, timeline, highway, tmp_path):
+    blend = two_scenes(scene, timeline, tmp_path)
+
+    result = run_script(blend, highway.base_url, tmp_path / "user", "--prompt", "p", "--save", wrapper=PROBE)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert operators_under_override(result.stdout) == []
+    assert opening_scene(blend) == "Scene"
+    assert inspect_blend(blend)["movies_by_scene"] == {"Scene": ["Veo clip"], "Other": []}
