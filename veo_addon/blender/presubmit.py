@@ -16,7 +16,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
 from ..core.pricing import estimate_cost
-from . import gap_holders
+from . import capture, gap_holders
 from .channels import TimelineError
 from .gaps import Transition
 from .insertion_plan import InsertionPlan, plan_insertion
@@ -94,6 +94,20 @@ def check_before_submit(
     return plan
 
 
+def check_keyframes(scene: bpy.types.Scene, transition: Transition, options: GenerationOptions) -> None:
+    """Refuse, as the capture would (the same check, in the same words), a keyframe showing
+    missing media or nothing, without rendering it: a plan's cost must leave such gaps out."""
+    sides = (
+        ("First", transition.first_frame, transition.left_name, options.first_source),
+        ("Last", transition.last_frame, transition.right_name, options.last_source),
+    )
+    for side, frame, strip_name, source in sides:
+        try:
+            capture.check_keyframe(scene, frame, source, strip_name, side)
+        except VeoError as error:
+            raise capture.CaptureError(f"{side} keyframe: {error}") from error
+
+
 @dataclass(frozen=True)
 class Skipped:
     transition: Transition
@@ -144,7 +158,10 @@ def plan_fill(
     options: GenerationOptions,
     settings: ServiceSettings,
 ) -> FillPlan:
-    """Sort the gaps into those to fill and those to skip (with why), and total the estimate."""
+    """Sort the gaps into those to fill and those to skip (with why), and total the estimate.
+
+    Everything the capture would refuse is found here, so the total counts only gaps that
+    will really be sent."""
     to_fill: list[tuple[Transition, int]] = []
     skipped: list[Skipped] = []
     for transition in transitions:
@@ -152,6 +169,7 @@ def plan_fill(
         try:
             gap_holders.check_not_held(scene, transition.gap.start, transition.gap.end)
             check_before_submit(scene, transition, duration, options, settings.gap_limits)
+            check_keyframes(scene, transition, options)
         except VeoError as error:
             reason = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
             skipped.append(Skipped(transition, reason))
