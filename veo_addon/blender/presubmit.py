@@ -94,9 +94,12 @@ def check_before_submit(
     return plan
 
 
-def check_keyframes(scene: bpy.types.Scene, transition: Transition, options: GenerationOptions) -> None:
-    """Refuse, as the capture would (the same check, in the same words), a keyframe showing
-    missing media or nothing, without rendering it: a plan's cost must leave such gaps out."""
+def keyframe_refusal(
+    scene: bpy.types.Scene, transition: Transition, options: GenerationOptions
+) -> str | None:
+    """What the capture would refuse about either keyframe (missing media, a muted or empty
+    picture, a bad file or URL), found by the capture's own check without rendering, in the
+    capture's words; None when both can be taken."""
     sides = (
         ("First", transition.first_frame, transition.left_name, options.first_source),
         ("Last", transition.last_frame, transition.right_name, options.last_source),
@@ -105,7 +108,8 @@ def check_keyframes(scene: bpy.types.Scene, transition: Transition, options: Gen
         try:
             capture.check_keyframe(scene, frame, source, strip_name, side)
         except VeoError as error:
-            raise capture.CaptureError(f"{side} keyframe: {error}") from error
+            return f"{side} keyframe: {error}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -169,12 +173,14 @@ def plan_fill(
         try:
             gap_holders.check_not_held(scene, transition.gap.start, transition.gap.end)
             check_before_submit(scene, transition, duration, options, settings.gap_limits)
-            check_keyframes(scene, transition, options)
         except VeoError as error:
-            reason = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
-            skipped.append(Skipped(transition, reason))
+            reason: str | None = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
         else:
+            reason = keyframe_refusal(scene, transition, options)
+        if reason is None:
             to_fill.append((transition, duration))
+        else:
+            skipped.append(Skipped(transition, reason))
     rates = settings.price_rates
     estimates = [
         estimate_cost(duration, options.sample_count, options.generate_audio, rates)
