@@ -14,8 +14,9 @@ What it does: in the active scene (or the one --scene names), fills the gap betw
 strips (named with --left/--right, else the two selected strips, else the gap under the
 playhead), or every gap with --all-gaps, with a clip from Veo 3.1. Gaps no clip fills
 sensibly (shorter than --min-gap, or longer than --max-stretch times the clip) are refused
-before anything is paid for; --all-gaps lists the gaps it skips and why, and the total
-estimated cost, before it sends anything.
+before anything is paid for; --all-gaps lists the gaps it skips and why (a neighbour with
+missing media or a muted picture among them), then the estimated cost of the gaps it will
+really send, before it sends anything.
 --resume first finishes the file's unfinished jobs (poll and download only: nothing is
 paid for twice). Progress lines `[veo] ...` and one summary line per job
 (`[veo] INSERTED job ...` / `[veo] FAILED job ...`) come from the add-on's operators.

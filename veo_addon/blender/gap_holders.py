@@ -9,7 +9,8 @@ Whether it counts as the gap's content depends on its job:
   which job holds it, and the playhead there is refused with the same sentence; naming the two
   strips still asks for the gap on purpose (an identical request then follows the job's task);
 - a job that failed for good (nothing can bring its clip) leaves an ended placeholder: the gap
-  is open again, and the next job for it removes the placeholder (`placeholder.clear_ended`).
+  is open again, its channel counts as free before paying (`insertion_plan.giving_way`), and
+  the next job for it removes the placeholder (`placeholder.clear_ended`).
 
 A placeholder whose job is in no job list of this file holds its gap too, until it is deleted:
 nothing else knows whether its clip may still come.

@@ -5,6 +5,10 @@ unlocked channel for the clip, its speed effect and its sound (for every sample)
 strip or channel in the way of "make room". `plan_insertion` runs those checks against the
 clip the request will produce (its duration at 24 fps), with the same functions the insertion
 itself runs again once the clip has arrived, so a refusal costs nothing and changes nothing.
+
+A failed-for-good job's placeholder in the gap is no content: the new job removes it as it
+starts (`placeholder.clear_ended`), so its channel counts as free here. Any other placeholder
+(its clip may still come) keeps its channel.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from ..core.timing import (
     plan_fit,
     sound_stays_in_step,
 )
-from . import channels
+from . import channels, gap_holders
 from .channels import TimelineError
 from .gaps import Transition, scene_rate
 
@@ -53,7 +57,7 @@ def plan_insertion(
     """Raise TimelineError (one sentence) if the clip could not be inserted as asked; else the plan."""
     rate = scene_rate(scene)
     clip_frames = clip_frame_count(duration_seconds)
-    moving: set[str] = set()
+    moving = giving_way(scene, transition)
     if transition.is_adjacent:
         if not make_room:
             raise TimelineError(
@@ -63,7 +67,7 @@ def plan_insertion(
         room = conformed_scene_frames(clip_frames, CLIP_FPS, rate)
         to_move, followers = channels.strips_to_move(scene, transition.last_frame)
         channels.check_movable(scene, to_move)
-        moving = {strip.name for strip in (*to_move, *followers)}
+        moving |= {strip.name for strip in (*to_move, *followers)}
         start, end = transition.last_frame, transition.last_frame + room
     else:
         room = 0
@@ -90,4 +94,12 @@ def plan_insertion(
 def gap_clip_channel(scene: bpy.types.Scene, transition: Transition) -> int:
     """The channel the clip of a gap (not "make room") takes: the one `plan_insertion` checked."""
     gap = transition.gap
-    return channels.ChannelAllocator(scene, gap.start, gap.end, transition.left_channel, set()).take()
+    ignored = giving_way(scene, transition)
+    return channels.ChannelAllocator(scene, gap.start, gap.end, transition.left_channel, ignored).take()
+
+
+def giving_way(scene: bpy.types.Scene, transition: Transition) -> set[str]:
+    """Strips in the gap that a new job removes before anything goes in: the placeholders of
+    jobs that failed for good (the same ones `placeholder.clear_ended` takes away)."""
+    gap = transition.gap
+    return {strip.name for strip in gap_holders.ended_placeholders(scene, gap.start, gap.end)}

@@ -16,7 +16,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
 from ..core.pricing import estimate_cost
-from . import gap_holders
+from . import capture, gap_holders
 from .channels import TimelineError
 from .gaps import Transition
 from .insertion_plan import InsertionPlan, plan_insertion
@@ -94,6 +94,24 @@ def check_before_submit(
     return plan
 
 
+def keyframe_refusal(
+    scene: bpy.types.Scene, transition: Transition, options: GenerationOptions
+) -> str | None:
+    """What the capture would refuse about either keyframe (missing media, a muted or empty
+    picture, a bad file or URL), found by the capture's own check without rendering, in the
+    capture's words; None when both can be taken."""
+    sides = (
+        ("First", transition.first_frame, transition.left_name, options.first_source),
+        ("Last", transition.last_frame, transition.right_name, options.last_source),
+    )
+    for side, frame, strip_name, source in sides:
+        try:
+            capture.check_keyframe(scene, frame, source, strip_name, side)
+        except VeoError as error:
+            return f"{side} keyframe: {error}"
+    return None
+
+
 @dataclass(frozen=True)
 class Skipped:
     transition: Transition
@@ -144,7 +162,10 @@ def plan_fill(
     options: GenerationOptions,
     settings: ServiceSettings,
 ) -> FillPlan:
-    """Sort the gaps into those to fill and those to skip (with why), and total the estimate."""
+    """Sort the gaps into those to fill and those to skip (with why), and total the estimate.
+
+    Everything the capture would refuse is found here, so the total counts only gaps that
+    will really be sent."""
     to_fill: list[tuple[Transition, int]] = []
     skipped: list[Skipped] = []
     for transition in transitions:
@@ -153,10 +174,13 @@ def plan_fill(
             gap_holders.check_not_held(scene, transition.gap.start, transition.gap.end)
             check_before_submit(scene, transition, duration, options, settings.gap_limits)
         except VeoError as error:
-            reason = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
-            skipped.append(Skipped(transition, reason))
+            reason: str | None = f"it {error.reason}" if isinstance(error, GapRefused) else str(error)
         else:
+            reason = keyframe_refusal(scene, transition, options)
+        if reason is None:
             to_fill.append((transition, duration))
+        else:
+            skipped.append(Skipped(transition, reason))
     rates = settings.price_rates
     estimates = [
         estimate_cost(duration, options.sample_count, options.generate_audio, rates)
