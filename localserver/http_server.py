@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from .faults import DELIVERY_KINDS, REFUSING_KINDS, TASK_KINDS, Fault, FaultSpecError
 from .responses import Response, error_response, fault_response, json_response, other_range
-from .service import MODEL, HighwayService
+from .result_body import MODEL
+from .service import HighwayService
 
 logger = logging.getLogger("localserver")
 
