@@ -29,6 +29,9 @@ FAULT_KINDS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "malformed": (ENDPOINTS, {}),
     "html": (ENDPOINTS, {"status": 502}),
     "expired": (("download",), {"status": 403}),
+    # A 206 with other bytes than those asked: from `start` (default: neither 0 nor where the
+    # client asked), `bytes` long (default: to the end of the file).
+    "other_range": (("download",), {"start": None, "bytes": None}),
     "safety": (("submit", "result"), {"reason": None}),
     "unknown_status": (("submit", "result"), {"status": "TASK_STATUS_CANCELED"}),
     "filtered": (("submit", "result"), {"keep": None}),

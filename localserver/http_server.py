@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .faults import DELIVERY_KINDS, REFUSING_KINDS, TASK_KINDS, Fault, FaultSpecError
-from .responses import Response, error_response, fault_response, json_response
-from .service import MODEL, HighwayService
+from .responses import Response, error_response, fault_response, json_response, other_range
+from .result_body import MODEL
+from .service import HighwayService
 
 logger = logging.getLogger("localserver")
 
@@ -244,7 +245,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return error_response(405, "METHOD_NOT_ALLOWED", f"{method} not allowed here")
             # Like a signed storage URL, the token in the path is the credential: no Authorization needed.
             token, _, name = path[len(FILES_PREFIX) :].partition("/")
-            return highway.download(token, name, self.headers.get("Range"))
+            range_header = self.headers.get("Range")
+            for fault in faults:
+                if fault.kind == "other_range":
+                    range_header = other_range(fault, range_header)
+            return highway.download(token, name, range_header)
         if endpoint == "other":
             return error_response(404, "NOT_FOUND", f"no such path {path}")
         expected = "POST" if endpoint == "submit" else "GET"

@@ -76,6 +76,24 @@ def ranged_response(data: bytes, content_type: str, range_header: str | None) ->
     return Response(200, data, content_type, headers)
 
 
+def other_range(fault: Fault, asked: str | None) -> str:
+    """The Range header an `other_range` fault serves instead of `asked` (which may be absent)."""
+    start = fault.param("start")
+    if start is None:
+        asked_start = _range_start(asked)
+        start = asked_start // 2 if asked_start >= 2 else asked_start + 1  # neither 0 nor asked
+    length = fault.param("bytes")
+    end = "" if length is None else str(int(start) + max(int(length), 1) - 1)
+    return f"bytes={int(start)}-{end}"
+
+
+def _range_start(range_header: str | None) -> int:
+    """Where a `bytes=N-` request starts (0 for none, or one this server does not take apart)."""
+    _, _, spec = (range_header or "").partition("=")
+    start_text = spec.strip().partition("-")[0].strip()
+    return int(start_text) if start_text.isdigit() else 0
+
+
 def rate_limited_response(retry_after: object | None) -> Response:
     headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
     return error_response(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded, retry later", headers)

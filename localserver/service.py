@@ -2,8 +2,8 @@
 
 Knows nothing of sockets or URL paths: `http_server.py` routes each request to one public method here
 and writes the `Response` it returns. Clips are encoded on a small worker pool when a task is created;
-the task reports success once both its generation time has passed and its clips exist. Every method is
-safe to call from several handler threads at once.
+the task reports success once both its generation time has passed and its clips exist. What a task's
+answers say is `result_body.py`'s. Every method is safe to call from several handler threads at once.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from .responses import (
     ranged_response,
     rate_limited_response,
 )
-from .task import PROCESSING, QUEUED, SUCCEED, Task
+from .result_body import result_body, task_file
+from .task import PROCESSING, QUEUED, Task
 from .validation import BASE64_FORMS, PERSON_GENERATION, RequestRejected, validate_submit
 from .video import OUTPUT_SIZES, ClipSpec, EncodingCancelled, encode_clip, encode_wav, pad_mp4
 
 logger = logging.getLogger("localserver")
 
-MODEL = "veo-3.1-generate-firstlastframe"
 ENDPOINT_NAMES = ("submit", "result", "download", "control", "other")
 
 
@@ -298,13 +298,14 @@ class HighwayService:
             task.apply_fault(fault)
         if task.gone:
             return error_response(404, "TASK_NOT_FOUND", f"task {task.task_id} not found")
-        return json_response(200, self._result_payload(task, files_url))
+        ttl: str | int = str(int(self.ttl_seconds)) if self.ttl_as == "string" else int(self.ttl_seconds)
+        return json_response(200, result_body(task, time.monotonic(), ttl, files_url))
 
     def download(self, token: str, name: str, range_header: str | None) -> Response:
         """The file `<files_url><token>/<name>` from a result, whole or the requested byte range."""
         with self._lock:
             task = self._tasks_by_token.get(token)
-        media = self._find_media(task, name)
+        media = task_file(task, name)
         if task is None or media is None:
             return error_response(404, "NOT_FOUND", "no such file")
         if task.expired_at(time.monotonic(), self.ttl_seconds):
@@ -343,63 +344,3 @@ class HighwayService:
             task.encode_error = f"{type(exc).__name__}: {exc}"
         task.encoded_at = time.monotonic()
         task.encoded.set()
-
-    def _result_payload(self, task: Task, files_url: str) -> dict[str, Any]:
-        now = time.monotonic()
-        status, progress, eta, reason = task.status_at(now)
-        ttl: str | int = str(int(self.ttl_seconds)) if self.ttl_as == "string" else int(self.ttl_seconds)
-        videos: list[dict[str, Any]] = []
-        audios: list[dict[str, Any]] = []
-        if status == SUCCEED:
-            for index in range(min(task.video_count, len(task.videos))):
-                url = f"{files_url}{task.token}/{task.task_id}_{index}.mp4"
-                videos.append({"video_url": url, "video_url_ttl": ttl, "video_type": "mp4"})
-            for index in range(min(task.video_count, len(task.audios))):
-                url = f"{files_url}{task.token}/{task.task_id}_{index}.wav"
-                audios.append({"audio_url": url, "audio_url_ttl": ttl, "audio_type": "wav"})
-        completed = task.completed_at()
-        execute_ms = task.submit_time_ms + int(task.queue_seconds * 1000) if status != QUEUED else 0
-        complete_ms = 0
-        if status not in (QUEUED, PROCESSING) and completed is not None:
-            complete_ms = task.submit_time_ms + int((completed - task.created_at) * 1000)
-        debug_info: dict[str, Any] = {
-            "submit_time_ms": str(task.submit_time_ms),
-            "execute_time_ms": str(execute_ms),
-            "complete_time_ms": str(complete_ms),
-            "requested_samples": str(task.params.sample_count),
-        }
-        if task.video_count < task.params.sample_count and status == SUCCEED:
-            debug_info["filtered_samples"] = str(task.params.sample_count - task.video_count)
-        if task.params.ignored_fields:
-            debug_info["ignored_fields"] = task.params.ignored_fields
-        return {
-            "task": {
-                "task_id": task.task_id,
-                "status": status,
-                "reason": reason,
-                "task_type": MODEL,
-                "eta": eta,
-                "progress_percent": progress,
-            },
-            "videos": videos,
-            "images": [],
-            "audios": audios,
-            "extra": {"seed": str(task.seed), "debug_info": debug_info},
-        }
-
-    @staticmethod
-    def _find_media(task: Task | None, name: str) -> tuple[bytes, str] | None:
-        if task is None or task.gone or task.status != SUCCEED:
-            return None
-        stem, dot, extension = name.rpartition(".")
-        prefix = f"{task.task_id}_"
-        if not dot or not stem.startswith(prefix) or not stem[len(prefix) :].isdigit():
-            return None
-        index = int(stem[len(prefix) :])
-        if index >= task.video_count:
-            return None
-        if extension == "mp4" and index < len(task.videos):
-            return task.videos[index], "video/mp4"
-        if extension == "wav" and index < len(task.audios):
-            return task.audios[index], "audio/wav"
-        return None

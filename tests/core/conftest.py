@@ -1,4 +1,5 @@
-"""Fixtures of the job tests: a journal, a clips folder, and a runner driven to its end."""
+"""Fixtures of the core tests: a journal, a clips folder, a runner driven to its end, and a plain
+file host (file_host.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from localserver import LocalHighway
+from tests.core.file_host import serve_files  # noqa: F401  (the fixture)
 from tests.core.jobs_helpers import FAST_POLL, RunJob, client_factory, make_request, new_job
 from veo_addon.core.job import Job
 from veo_addon.core.journal import Journal

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import logging
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.core.file_host import ServeFiles
 from veo_addon.core import ratelimit
 from veo_addon.core.client import (
     ClientSettings,
@@ -412,26 +411,8 @@ def test_a_url_past_its_ttl_has_expired(highway, tmp_path: Path) -> None:  # typ
             client.download(url, tmp_path / "clip.mp4", task_id=task_id)
 
 
-@pytest.fixture
-def plain_file_server(tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "not-a-video.mp4").write_bytes(b"<html>sign in to continue</html>" * 10)
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            super().__init__(*args, directory=str(tmp_path), **kwargs)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_a_download_that_is_not_an_mp4_is_refused(plain_file_server: str, tmp_path: Path) -> None:
+def test_a_download_that_is_not_an_mp4_is_refused(serve_files: ServeFiles, tmp_path: Path) -> None:
+    plain_file_server = serve_files({"not-a-video.mp4": b"<html>sign in to continue</html>" * 10})
     dest = tmp_path / "out" / "clip.mp4"
     with make_client(plain_file_server) as client, pytest.raises(InvalidMediaError):
         client.download(f"{plain_file_server}/not-a-video.mp4", dest)

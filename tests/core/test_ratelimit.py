@@ -2,13 +2,9 @@
 oldest leaves the window (plus a margin for the time a request takes to arrive); polls leave
 room for submits; result-file downloads are not counted. A fake clock, no timed assertions."""
 
-import http.server
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
+from tests.core.file_host import ServeFiles
 from veo_addon.core.client import HighwayClient
 from veo_addon.core.ratelimit import RateLimiter
 
@@ -85,25 +81,9 @@ def test_polls_are_never_held_for_ever_by_a_small_limit():
     assert time.slept == []
 
 
-@pytest.fixture
-def file_server(tmp_path: Path) -> Iterator[str]:
-    (tmp_path / "clip.bin").write_bytes(b"x" * 1000)
+def test_downloading_result_files_uses_none_of_the_request_limit(serve_files: ServeFiles, tmp_path: Path):
+    file_server = serve_files({"clip.bin": b"x" * 1000})
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            super().__init__(*args, directory=str(tmp_path), **kwargs)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def test_downloading_result_files_uses_none_of_the_request_limit(file_server: str, tmp_path: Path):
     def never_wait(seconds: float) -> None:
         raise AssertionError("a download waited for the request limit")
 

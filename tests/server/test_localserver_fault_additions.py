@@ -55,3 +55,17 @@ def test_clips_can_be_padded_to_a_large_size_and_stay_mp4() -> None:
         data = download(generate(server)["videos"][0]["video_url"])
     assert len(data) == size
     assert data[4:8] == b"ftyp"
+
+
+def test_other_range_answers_with_bytes_from_elsewhere(highway: LocalHighway) -> None:
+    url = generate(highway)["videos"][0]["video_url"]
+    whole = download(url)
+    highway.faults.add("download", nth=2, kind="other_range")
+    highway.faults.add("download", nth=3, kind="other_range", start=0, bytes=500)
+    misplaced = httpx.get(url, headers={"Range": "bytes=1000-"})
+    assert misplaced.status_code == 206
+    assert misplaced.headers["Content-Range"] == f"bytes 500-{len(whole) - 1}/{len(whole)}"
+    assert misplaced.content == whole[500:]
+    capped = httpx.get(url)  # no Range asked, yet a part of the file
+    assert capped.status_code == 206 and capped.headers["Content-Range"] == f"bytes 0-499/{len(whole)}"
+    assert capped.content == whole[:500]

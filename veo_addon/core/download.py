@@ -64,6 +64,13 @@ def download_file(
         nonlocal received
         try:
             outcome = _download_once(files, url, partial, received, on_progress, label, task_id, stop)
+        except _OtherRange as other:
+            # None of it was written (curl, too, refuses such a resume). Asked again from byte 0,
+            # the host sends the whole file: one more passing fault of the download.
+            asked = f"bytes from {received} on were" if received else "the whole file was"
+            received = 0
+            text = f"The file host sent {label} {other.where} when {asked} asked for"
+            return Failed(INCOMPLETE, NetworkError(text))
         except httpx.TransportError as error:
             event = transport_event(error)
             if event == NOT_SENT:
@@ -121,14 +128,25 @@ def _download_once(
             if download_rule(status) is Verdict.RETRY:
                 return failed
             return Failed(status, NetworkError(f"Download of {label} failed: {failed.error}"))
-        if status == 206 and received:
-            start = _content_range_start(response.headers.get("Content-Range"))
-            if start != received:
-                received = 0  # not the range we asked for: start over
+        length = response.headers.get("Content-Length")
+        size: int | None = None  # the whole file's, as Content-Range gives it
+        if status == 206:
+            start, size = _content_range(response.headers.get("Content-Range"))
+            if start is None and not received:
+                start = 0  # no range was asked: a 206 without Content-Range can only be all of it
+            # Bytes from 0 go where they belong even when a resume was asked; any other start
+            # would put them at the wrong place.
+            if start is None or start not in (received, 0):
+                raise _OtherRange("without a Content-Range" if start is None else f"from byte {start}")
+            received = start
         else:
             received = 0  # a full answer (the host ignored Range)
-        length = response.headers.get("Content-Length")
-        total = received + int(length) if length and length.isdigit() else None
+        # A 206 may hold less than the rest of the file (hosts cap parts): its Content-Length is
+        # then only this part, and taking it for the end would deliver a cut clip.
+        if size is not None:
+            total: int | None = size
+        else:
+            total = received + int(length) if length and length.isdigit() else None
         # Never opened with "wb" (O_TRUNC), and truncated only when it holds bytes past `received`:
         # after a file is truncated, ext4 writes all of it to disk when it is closed (its
         # auto_da_alloc), which cost a fifth of a loopback download's time.
@@ -152,14 +170,23 @@ def _download_once(
         return received, total
 
 
-def _content_range_start(value: str | None) -> int | None:
-    # "bytes 100-999/1000"
+class _OtherRange(Exception):
+    """A 206 that does not start where the download asked (`where` says where it does)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
+def _content_range(value: str | None) -> tuple[int | None, int | None]:
+    """(first byte, whole file's size) of "bytes 100-999/1000"; None for what it does not give."""
     if not value or not value.startswith("bytes "):
-        return None
-    try:
-        return int(value[6:].split("-", 1)[0])
-    except ValueError:
-        return None
+        return None, None
+    span, _, size_text = value[6:].partition("/")
+    start_text = span.partition("-")[0].strip()
+    start = int(start_text) if start_text.isdigit() else None
+    size_text = size_text.strip()
+    return start, int(size_text) if start is not None and size_text.isdigit() else None
 
 
 def _new_partial_file(dest: Path) -> Path:
