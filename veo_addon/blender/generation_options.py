@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.images import FitMethod
+from ..core.fit_methods import FitMethod
 from ..core.timing import FitMode
-from .capture import KeyframeSource
 from .gaps import Transition
+from .keyframe_sources import KeyframeSource
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,17 @@ from typing import TYPE_CHECKING, Any, Literal
 import bpy
 
 from ..core.errors import VeoError
-from ..core.images import FitMethod
+from ..core.fit_methods import FitMethod
 from ..core.job import Job
 from ..core.lazy_import import lazy_module
 from ..core.timing import FitMode
 from . import gaps, jobstore
-from .capture import KeyframeSource, SourceKind
 from .clips_folder import clips_folder_for
 from .cost_report import Estimate, estimate_request
 from .generation_options import GenerationOptions
 from .generation_properties import scene_request
 from .jobmanager import manager
+from .keyframe_sources import KeyframeSource, SourceKind
 from .preferences import service_settings
 
 if TYPE_CHECKING:
