@@ -1,9 +1,10 @@
 """Enabling the add-on loads what its buttons, panels and file handlers need, and nothing that
 only a job in flight uses: the runner, the HTTP client's request and download steps, httpx,
-Pillow; nor what only pressing a button uses: capturing keyframes, the checks before paying,
-the client behind Test Connection. Blender enables add-ons at every start-up, so whatever they import there, every start
-pays for (tools/bench/enable.py measures it). Right after, Blender runs the load handlers for the
-start-up file: a file without jobs loads none of it either.
+Pillow; nor what only a pressed button uses: capturing keyframes, the checks before paying, the
+client behind Test Connection. Blender enables add-ons at every start-up, so whatever they
+import there, every start pays for (tools/bench/enable.py measures it; with no bytecode yet,
+the first start after installing compiles each module too). Right after, Blender runs the load
+handlers for the start-up file: a file without jobs loads none of it either.
 
 In a fresh process (this venv's bpy wheel): the test session itself has long imported everything.
 """
@@ -39,7 +40,9 @@ FIRST_USE = (
     "veo_addon.core.connection",
     "veo_addon.core.download",
     "veo_addon.core.images",
+    "veo_addon.core.request",
     "veo_addon.blender.capture",
+    "veo_addon.blender.gaps",
     "veo_addon.blender.keyframe_media",
     "veo_addon.blender.presubmit",
     "veo_addon.blender.insertion_plan",

@@ -13,7 +13,7 @@ import bpy
 
 from ..core.errors import ValidationError
 from ..core.fit_methods import FitMethod
-from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
+from ..core.request_choices import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
 from .generation_options import GenerationOptions
 from .keyframe_sources import KeyframeSource, SourceKind

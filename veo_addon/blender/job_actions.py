@@ -14,7 +14,7 @@ from ..core.fit_methods import FitMethod
 from ..core.job import Job
 from ..core.lazy_import import lazy_module
 from ..core.timing import FitMode
-from . import gaps, jobstore
+from . import jobstore
 from .clips_folder import clips_folder_for
 from .cost_report import Estimate, estimate_request
 from .generation_options import GenerationOptions
@@ -24,8 +24,9 @@ from .keyframe_sources import KeyframeSource, SourceKind
 from .preferences import service_settings
 
 if TYPE_CHECKING:
-    from . import generation
+    from . import gaps, generation
 else:
+    gaps = lazy_module(f"{__package__}.gaps")
     generation = lazy_module(f"{__package__}.generation")
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]

@@ -17,7 +17,7 @@ from ..core.errors import OnlineAccessError, ValidationError
 from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLimits
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO, PriceRates
 from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
-from ..core.request import Base64Form
+from ..core.request_choices import Base64Form
 from ..core.seams import DEFAULT_WARNING_DIFFERENCE
 from ..core.urls import DEFAULT_BASE_URL, check_base_url, is_loopback_url
 
