@@ -42,6 +42,7 @@ FIRST_USE = (
     "veo_addon.core.images",
     "veo_addon.core.request",
     "veo_addon.blender.capture",
+    "veo_addon.blender.channels",
     "veo_addon.blender.gaps",
     "veo_addon.blender.keyframe_media",
     "veo_addon.blender.presubmit",
