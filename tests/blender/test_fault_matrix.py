@@ -37,12 +37,13 @@ from tests.blender.conftest import SECRET_KEY
 from tests.blender.fault_table import INSERTED, REFUSED, ROWS, Row
 from tests.blender.test_jobs_blender import GENERATE, movie_strips, start_job, two_shots, wait_for_task_id
 from tests.blender.vse_helpers import TimelineBuilder
-from veo_addon.blender import compat, jobstore, placeholder, preferences
+from veo_addon.blender import compat, jobstore, placeholder
 from veo_addon.blender.gaps import choose_transition
 from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.jobmanager import manager
 from veo_addon.blender.preferences import service_settings
+from veo_addon.core import client
 from veo_addon.core.client import ClientSettings, RetryPolicy
 from veo_addon.core.delivery import PollPolicy
 from veo_addon.core.errors import VeoError, code_of
@@ -119,7 +120,8 @@ def refused_port(ctx: Context, row: Row) -> Observed:
 
 def read_timeout(ctx: Context, row: Row) -> Observed:
     quick = functools.partial(ClientSettings, read_timeout=1.0)
-    ctx.monkeypatch.setattr(preferences, "ClientSettings", quick)
+    # service_settings() builds its ClientSettings from the client module when called.
+    ctx.monkeypatch.setattr(client, "ClientSettings", quick)
     observed = with_faults(ctx, row)
     deadline = time.monotonic() + 10
     while ctx.server.submit_count == 0 and time.monotonic() < deadline:

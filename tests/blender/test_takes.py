@@ -87,6 +87,9 @@ def test_a_strip_that_is_no_take_is_refused_in_one_sentence(veo, timeline, tmp_p
         bpy.ops.veo.show_take(strip="Left")
     with pytest.raises(RuntimeError, match="There is no strip 'Nope' on the timeline"):
         bpy.ops.veo.keep_take(strip="Nope")
+    timeline.scene.sequence_editor.active_strip = None
+    with pytest.raises(RuntimeError, match="No strip given and no active strip: choose a take's strip"):
+        bpy.ops.veo.next_take()
 
 
 def test_a_job_resumed_in_a_later_session_still_gets_its_cost_on_the_strips():

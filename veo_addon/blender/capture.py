@@ -20,7 +20,6 @@ import functools
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_
 from ..core.urls import is_http_url
 from . import compat, keyframe_media
 from .gaps import Transition
+from .keyframe_sources import KeyframeSource, SourceKind
 
 if TYPE_CHECKING:
     from bpy.types import Scene
@@ -63,20 +63,6 @@ class CaptureError(VeoError):
     """A keyframe could not be captured; the scene's settings are as they were."""
 
     code = "capture_failed"
-
-
-class SourceKind(StrEnum):
-    RENDER = "render"  # the sequencer's output at that frame, before the view transform
-    STRIP = "strip"  # only the strip's own picture at that frame
-    FILE = "file"  # a PNG, JPEG, TIFF or WebP on disk
-    URL = "url"  # an http(s) URL the service fetches itself
-
-
-@dataclass(frozen=True)
-class KeyframeSource:
-    kind: SourceKind = SourceKind.RENDER
-    path: str = ""  # for FILE
-    url: str = ""  # for URL
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import bpy
 
-from ..core.connection import ConnectionVerdict, check_connection
 from ..core.errors import VeoError, missing_key_error
 from ..core.worker_imports import import_worker_modules
 from .preferences import service_settings
+
+if TYPE_CHECKING:
+    from ..core.connection import ConnectionVerdict
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
 
@@ -29,6 +31,9 @@ TESTING_LINE = "Testing the connection…"
 def start_check(api_key: str, base_url: str) -> Future[ConnectionVerdict]:
     """Ask in a worker thread; the future holds the verdict."""
     import_worker_modules()  # a worker importing while the main thread renders can crash Blender
+    # Here, not when the add-on is enabled (it loads the client); and on the main thread, as above.
+    from ..core.connection import ConnectionVerdict, check_connection
+
     future: Future[ConnectionVerdict] = Future()
 
     def work() -> None:
@@ -56,7 +61,9 @@ class VEO_OT_test_connection(bpy.types.Operator):
     bl_idname = "veo.test_connection"
     bl_label = "Test Connection"
 
-    _future: Future[ConnectionVerdict] | None = None
+    # Of a ConnectionVerdict; Any, because registering resolves these annotations and that
+    # class's module loads with the first test.
+    _future: Future[Any] | None = None
     _timer: bpy.types.Timer | None = None
 
     def execute(self, context: Any) -> OperatorResult:

@@ -16,7 +16,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.job import Job
 from ..core.lazy_import import lazy_module
-from . import gaps, presubmit
+from .gap_limit_options import GapLimitProperties
 from .generation_properties import GenerationProperties, generation_options, scene_request
 from .jobmanager import manager
 from .modal_wait import WaitsForJobs
@@ -24,10 +24,12 @@ from .operator_reports import OperatorResult, finish, refuse, report_started, sc
 from .preferences import service_settings
 
 if TYPE_CHECKING:
-    from . import before_paying, generation
+    from . import before_paying, gaps, generation, presubmit
 else:
     before_paying = lazy_module(f"{__package__}.before_paying")
+    gaps = lazy_module(f"{__package__}.gaps")
     generation = lazy_module(f"{__package__}.generation")
+    presubmit = lazy_module(f"{__package__}.presubmit")
 
 DIALOG_WIDTH = 560  # wide enough for a sentence-long prompt
 
@@ -51,7 +53,7 @@ class PaysAgainOption:
 
 
 class VEO_OT_generate_transition(
-    GenerationProperties, PaysAgainOption, presubmit.GapLimitProperties, WaitsForJobs, bpy.types.Operator
+    GenerationProperties, PaysAgainOption, GapLimitProperties, WaitsForJobs, bpy.types.Operator
 ):
     """Generate a Veo clip for the gap between two strips and put it in the gap"""
 
@@ -137,7 +139,7 @@ class VEO_OT_generate_transition(
 
 
 class VEO_OT_fill_gaps(
-    GenerationProperties, PaysAgainOption, presubmit.GapLimitProperties, WaitsForJobs, bpy.types.Operator
+    GenerationProperties, PaysAgainOption, GapLimitProperties, WaitsForJobs, bpy.types.Operator
 ):
     """Generate a clip for every gap between strips on the timeline"""
 

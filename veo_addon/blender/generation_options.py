@@ -4,12 +4,14 @@ how the clip goes into its gap."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.images import FitMethod
+from ..core.fit_methods import FitMethod
 from ..core.timing import FitMode
-from .capture import KeyframeSource
-from .gaps import Transition
+from .keyframe_sources import KeyframeSource
+
+if TYPE_CHECKING:
+    from .gaps import Transition
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from typing import Any
 import bpy
 
 from ..core.errors import ValidationError
-from ..core.images import FitMethod
-from ..core.request import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
+from ..core.fit_methods import FitMethod
+from ..core.request_choices import ASPECT_RATIOS, DURATIONS, PERSON_GENERATION, RESOLUTIONS
 from ..core.timing import FitMode
-from .capture import KeyframeSource, SourceKind
 from .generation_options import GenerationOptions
+from .keyframe_sources import KeyframeSource, SourceKind
 
 RANDOM_SEED = -1
 SEED_PROPERTY_MAX = 2**31 - 1  # an IntProperty's C int; the service itself takes up to 2**32 - 1

@@ -10,22 +10,23 @@ from typing import TYPE_CHECKING, Any, Literal
 import bpy
 
 from ..core.errors import VeoError
-from ..core.images import FitMethod
+from ..core.fit_methods import FitMethod
 from ..core.job import Job
 from ..core.lazy_import import lazy_module
 from ..core.timing import FitMode
-from . import gaps, jobstore
-from .capture import KeyframeSource, SourceKind
+from . import jobstore
 from .clips_folder import clips_folder_for
 from .cost_report import Estimate, estimate_request
 from .generation_options import GenerationOptions
 from .generation_properties import scene_request
 from .jobmanager import manager
+from .keyframe_sources import KeyframeSource, SourceKind
 from .preferences import service_settings
 
 if TYPE_CHECKING:
-    from . import generation
+    from . import gaps, generation
 else:
+    gaps = lazy_module(f"{__package__}.gaps")
     generation = lazy_module(f"{__package__}.generation")
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]

@@ -9,16 +9,20 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import bpy
 
-from ..core.client import DEFAULT_BASE_URL, ClientSettings, check_base_url, is_loopback_url
 from ..core.errors import OnlineAccessError, ValidationError
 from ..core.gap_rules import DEFAULT_MAX_STRETCH, DEFAULT_MIN_GAP_SECONDS, GapLimits
 from ..core.pricing import DEFAULT_RATE_WITH_AUDIO, DEFAULT_RATE_WITHOUT_AUDIO, PriceRates
 from ..core.ratelimit import DEFAULT_REQUESTS_PER_MINUTE
-from ..core.request import Base64Form
+from ..core.request_choices import Base64Form
 from ..core.seams import DEFAULT_WARNING_DIFFERENCE
+from ..core.urls import DEFAULT_BASE_URL, check_base_url, is_loopback_url
+
+if TYPE_CHECKING:
+    from ..core.client import ClientSettings
 
 DEFAULT_SOUND_FADE_FRAMES = 3
 
@@ -228,10 +232,13 @@ def service_settings(context: bpy.types.Context | None = None) -> ServiceSetting
             "--online-mode, or enable Preferences > System > Network > Allow Online Access."
         )
     api_key = (prefs.api_key.strip() if prefs else "") or os.environ.get(API_KEY_ENV, "").strip()
+    # The client's machinery loads with the first job or connection test, not when the add-on is enabled.
+    from ..core import client
+
     return ServiceSettings(
         api_key=api_key,
         base_url=base_url,
-        client_settings=ClientSettings(
+        client_settings=client.ClientSettings(
             base64_form=Base64Form(prefs.base64_form) if prefs else Base64Form.DATA_URI,
             requests_per_minute=_requests_per_minute(prefs),
         ),

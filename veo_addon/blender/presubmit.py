@@ -7,7 +7,6 @@ joins them to the operators (their limit properties) and to `generation.plan_gen
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,47 +17,13 @@ from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
 from ..core.pricing import estimate_cost
 from . import capture, gap_holders
 from .channels import TimelineError
+from .gap_limit_options import GapLimitProperties as GapLimitProperties  # the operators' own limits
 from .gaps import Transition
 from .insertion_plan import InsertionPlan, plan_insertion
 
 if TYPE_CHECKING:
     from .generation_options import GenerationOptions
     from .preferences import ServiceSettings
-
-# Operator values meaning "whatever the preferences say".
-USE_PREFERENCE_MIN_GAP = -1.0
-USE_PREFERENCE_MAX_STRETCH = 0.0
-
-
-class GapLimitProperties:
-    """Operator properties that override the preferences' gap limits for one run (headless flags)."""
-
-    min_gap_seconds: bpy.props.FloatProperty(  # type: ignore[valid-type]
-        name="Minimum Gap",
-        description="Refuse gaps shorter than this many seconds; -1 uses the preference",
-        default=USE_PREFERENCE_MIN_GAP,
-        min=USE_PREFERENCE_MIN_GAP,
-    )
-    max_stretch: bpy.props.FloatProperty(  # type: ignore[valid-type]
-        name="Maximum Stretch",
-        description="Refuse gaps more than this many times longer than the clip; 0 uses the preference",
-        default=USE_PREFERENCE_MAX_STRETCH,
-        min=USE_PREFERENCE_MAX_STRETCH,
-    )
-
-    def settings_with_gap_limits(self, settings: ServiceSettings) -> ServiceSettings:
-        """`settings` with this operator's limits where it sets them."""
-        limits = settings.gap_limits
-        minimum = float(self.min_gap_seconds)
-        stretch = float(self.max_stretch)
-        try:
-            limits = GapLimits(
-                min_gap_seconds=limits.min_gap_seconds if minimum < 0 else minimum,
-                max_stretch=limits.max_stretch if stretch <= 0 else stretch,
-            )
-        except ValueError as error:
-            raise VeoError(f"Gap limits: {error}") from None
-        return dataclasses.replace(settings, gap_limits=limits)
 
 
 def check_before_submit(

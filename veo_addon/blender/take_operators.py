@@ -14,11 +14,11 @@ import bpy
 
 from ..core.errors import VeoError
 from ..core.lazy_import import lazy_module
-from .channels import TimelineError
 
 if TYPE_CHECKING:
-    from . import takes
+    from . import channels, takes
 else:
+    channels = lazy_module(f"{__package__}.channels")
     takes = lazy_module(f"{__package__}.takes")
 
 OperatorResult = set[Literal["RUNNING_MODAL", "CANCELLED", "FINISHED", "PASS_THROUGH", "INTERFACE"]]
@@ -36,7 +36,7 @@ def _strip_name(operator: Any, context: bpy.types.Context) -> str:
     editor = _scene(context).sequence_editor
     active = editor.active_strip if editor is not None else None
     if active is None:
-        raise TimelineError("No strip given and no active strip: choose a take's strip")
+        raise channels.TimelineError("No strip given and no active strip: choose a take's strip")
     return str(active.name)
 
 

@@ -64,7 +64,7 @@ from .retry import (
 from .task_result import MediaLink as MediaLink
 from .task_result import TaskResult
 from .task_result import TaskStatus as TaskStatus
-from .urls import check_base_url
+from .urls import DEFAULT_BASE_URL, check_base_url
 from .urls import is_loopback_url as is_loopback_url
 
 if TYPE_CHECKING:
@@ -76,7 +76,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_BASE_URL = "https://api.highwayapi.ai"
 SUBMIT_PATH = "/v3/async/veo-3.1-generate-firstlastframe"
 RESULT_PATH = "/v3/async/task-result"
 USER_AGENT = "veo-transitions-blender/0.1"

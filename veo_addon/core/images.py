@@ -15,6 +15,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .fit_methods import FitMethod as FitMethod  # its own module: the properties name it at enable
+
 # Signatures, limits and the decode check live in imagebytes, shared with the request.
 from .imagebytes import (
     MAX_IMAGE_BYTES,
@@ -70,11 +72,6 @@ class AspectRatio(StrEnum):
     @property
     def ratio(self) -> tuple[int, int]:
         return (16, 9) if self is AspectRatio.LANDSCAPE else (9, 16)
-
-
-class FitMethod(StrEnum):
-    CROP = "crop"  # fill the frame, cutting the overhang equally from both sides
-    LETTERBOX = "letterbox"  # keep the whole picture, pad with black bars
 
 
 # Short side in pixels; the long side follows from the aspect ratio.

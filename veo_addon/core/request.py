@@ -6,37 +6,23 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
-from enum import StrEnum
 from typing import Any
 
 from .errors import ValidationError
 from .imagebytes import MAX_IMAGE_BYTES, SENDABLE_MIME_TYPES, ImageError, decode_image, source_format
+
+# The fields' allowed values live apart, light: the add-on's properties offer them when it registers.
+from .request_choices import (
+    ASPECT_RATIOS,
+    DURATIONS,
+    PERSON_GENERATION,
+    RESOLUTIONS,
+    SAMPLE_COUNT_RANGE,
+    SEED_MAX,
+    Base64Form,
+    durations_for,
+)
 from .urls import is_http_url
-
-SEED_MAX = 4_294_967_295
-
-RESOLUTIONS = ("720p", "1080p")
-ASPECT_RATIOS = ("16:9", "9:16")
-DURATIONS = (4, 6, 8)
-# Veo only produces 1080p clips at the longest duration.
-FULL_HD_DURATION_SECONDS = 8
-SAMPLE_COUNT_RANGE = (1, 4)
-PERSON_GENERATION = ("allow_adult", "dont_allow", "allow_all")
-
-
-def durations_for(resolution: str) -> tuple[int, ...]:
-    """The clip lengths, in seconds, offered at `resolution` (1080p: 8 s only)."""
-    return (FULL_HD_DURATION_SECONDS,) if resolution == "1080p" else DURATIONS
-
-
-class Base64Form(StrEnum):
-    """How image bytes are written into the JSON body (the spec leaves this open)."""
-
-    DATA_URI = "data_uri"  # data:image/png;base64,....
-    BARE = "bare"  # the Base64 text alone
-
-    def other(self) -> Base64Form:
-        return Base64Form.BARE if self is Base64Form.DATA_URI else Base64Form.DATA_URI
 
 
 def _human_size(size: int) -> str:

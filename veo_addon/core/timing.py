@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
 
-from .request import durations_for
+from .request_choices import durations_for
 
 CLIP_FPS = 24
 

@@ -1,4 +1,7 @@
-"""What counts as an http(s) address, for keyframe URLs and for the service's base URL."""
+"""What counts as an http(s) address, for keyframe URLs and for the service's base URL, and
+the service's address when none is configured.
+
+Light on purpose (no client machinery): the add-on preferences read it when they register."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from .errors import ValidationError
+
+DEFAULT_BASE_URL = "https://api.highwayapi.ai"
 
 
 def is_http_url(url: str) -> bool:
