@@ -11,34 +11,24 @@ script opens it):
     python scripts/veo_generate.py --blend edit.blend -- --prompt "..." [--save] [options]
 
 What it does: in the active scene (or the one --scene names), fills the gap between two
-strips (named with --left/--right, else the two selected strips, else the gap under the
-playhead), or every gap with --all-gaps, with a clip from Veo 3.1. Gaps no clip fills
-sensibly (shorter than --min-gap, or longer than --max-stretch times the clip) are refused
-before anything is paid for; --all-gaps lists the gaps it skips and why (a neighbour with
-missing media or a muted picture among them), then the estimated cost of the gaps it will
-really send, before it sends anything.
---resume first finishes the file's unfinished jobs (poll and download only: nothing is
-paid for twice). Progress lines `[veo] ...` and one summary line per job
-(`[veo] INSERTED job ...` / `[veo] FAILED job ...`) come from the add-on's operators.
---save saves the .blend afterwards. `--help` after `--` lists every option. `--seed` takes
-0 to 2147483647 (the operator keeps it in Blender's 32-bit integer); omitted, the service
-picks a random seed, and the job records the seed it used.
+strips (--left/--right, else the two selected strips, else the gap under the playhead), or
+every gap with --all-gaps, with a clip from Veo 3.1; --resume first finishes the file's
+unfinished jobs; --save saves the .blend afterwards. Everything the add-on can see is wrong is
+refused before anything is paid for (--all-gaps lists the gaps it skips, then the cost of the
+rest). `--help` after `--` lists every option; docs/headless.md tells the rest.
 
 Environment:
     VEO_API_KEY    the Highway API key, when the add-on preferences have none
     VEO_BASE_URL   the service URL, when the preferences have none (e.g. the local server)
     VEO_USER_DIR   the folder for the job journal (default: the extension's user folder)
 
-Exit status: 0 when every job's clip is on the timeline (or, with --resume alone, there
-was nothing to finish); 1 when anything failed (the message is on stderr); 2 for a
-command-line mistake; 3 (only with --max-seam-difference D) when every clip is in but some
-transition has no take whose seams are both at most D: an editor should look at it.
+Exit status: 0 every clip is on the timeline (or nothing was left to resume); 1 anything failed
+(the message is on stderr); 2 a command-line mistake; 3 (only with --max-seam-difference D)
+every clip is in but some transition has no take with both seams at most D.
 
-Online access: Blender refuses to reach the internet unless started with --online-mode
-(or with "Allow Online Access" in the preferences), and the add-on honours that. A
-loopback service URL (127.0.0.1, ::1, localhost; the local development server) is allowed
-without it, because nothing leaves the machine. This is also how the wheel's Python,
-which has no way to pass --online-mode, runs `make demo` and the tests.
+Online access: without --online-mode (or "Allow Online Access") the add-on reaches no service
+but a loopback one (the local server: nothing leaves the machine), which is how the wheel's
+Python, which cannot pass --online-mode, runs `make demo` and the tests.
 
 From a source checkout the add-on is not installed: the script then registers `veo_addon`
 from the repository beside it. An installed and enabled extension is used as it is.
@@ -47,18 +37,15 @@ from the repository beside it. An installed and enabled extension is used as it 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import bpy
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
-# Blender's --python does not put the script's own folder on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import headless_scene  # noqa: E402
-
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -319,10 +306,52 @@ def run_operator(operator: Any, **properties: Any) -> None:
         raise RuntimeError(f"{operator.idname_py()} ended {sorted(result)}")
 
 
+# (window, the scene it showed) while `operating_on` has it show the scene asked for.
+_SHOWN_BEFORE: list[tuple[Any, Any]] = []
+
+
+@contextlib.contextmanager
+def operating_on(scene: Any) -> Iterator[None]:
+    """Within the block, `bpy.context.scene` is `scene` for every operator called.
+
+    Not by `bpy.context.temp_override(scene=...)`: while an operator runs, Blender 4.2 to 5.0
+    (Python 3.11) reads an override without Python's lock whenever another thread holds it (a
+    job's worker encoding a keyframe or reading an answer), and the process crashes with a
+    segmentation fault (about one run in ten). Shown in the window, the scene is the context's
+    with no override at all.
+    """
+    window = bpy.context.window or next(iter(bpy.context.window_manager.windows), None)
+    if bpy.context.scene == scene:
+        yield
+    elif window is None:  # a file saved with no window: the override is the only way left
+        with bpy.context.temp_override(scene=scene):
+            yield
+    else:
+        _SHOWN_BEFORE.append((window, window.scene))
+        window.scene = scene
+        try:
+            yield
+        finally:
+            window.scene = _SHOWN_BEFORE.pop()[1]
+
+
+@contextlib.contextmanager
+def as_opened() -> Iterator[None]:
+    """While saving: the window shows the scene it showed when the file was opened."""
+    operated = [(window, window.scene) for window, _ in _SHOWN_BEFORE]
+    for window, shown in _SHOWN_BEFORE:
+        window.scene = shown
+    try:
+        yield
+    finally:
+        for window, scene in operated:
+            window.scene = scene
+
+
 def save_blend() -> None:
     if not bpy.data.filepath:
         raise RuntimeError("The file has never been saved, so --save has no path to save to")
-    with headless_scene.as_opened():
+    with as_opened():
         bpy.ops.wm.save_mainfile()
     print(f"[veo] saved {bpy.data.filepath}", flush=True)
 
@@ -353,8 +382,8 @@ def main(argv: Sequence[str]) -> int:
     unregister = ensure_addon_registered()
     try:
         # The operators work on the context's scene: the chosen one, or the active one. Not
-        # through a context override: with one, workers can crash Blender (headless_scene).
-        with headless_scene.operating_on(scene):
+        # through a context override: with one, workers can crash Blender (operating_on).
+        with operating_on(scene):
             return generate(arguments)
     finally:
         # The 4.2 wheel crashes (SIGSEGV) while the process exits with the add-on's classes

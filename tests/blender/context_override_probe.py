@@ -38,10 +38,15 @@ def _noting_call(name, *args):
     return _op_call(name, *args)
 
 
+def _report_and_restore() -> None:
+    print("OPERATORS UNDER OVERRIDE:", json.dumps(sorted(set(_called_under_override))), flush=True)
+    # The 4.2 wheel crashes at exit with a Python function left on Context.
+    bpy.types.Context.temp_override = _temp_override
+    bpy.ops._op_call = _op_call
+
+
 bpy.types.Context.temp_override = _counting_override
 bpy.ops._op_call = _noting_call
-atexit.register(
-    lambda: print("OPERATORS UNDER OVERRIDE:", json.dumps(sorted(set(_called_under_override))), flush=True)
-)
+atexit.register(_report_and_restore)
 sys.argv = sys.argv[1:]
 runpy.run_path(sys.argv[0], run_name="__main__")
