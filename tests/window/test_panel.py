@@ -103,6 +103,10 @@ def test_panel_hotkey_and_job_list_in_a_real_window(tmp_path: Path) -> None:
     assert result["hotkey_calls"], f"Ctrl+Shift+G did not reach veo.generate_transition: {seen}"
 
     assert result["edit_prompt"] == ["RUNNING_MODAL"], seen  # a dialog: Blender waits for the user
+    # No prompt dialog and no cost for a request the capture would refuse: one sentence instead.
+    assert result["missing_file_invoke"] == (
+        "Error: Last keyframe: keyframe file '/nowhere/gone.png' does not exist"
+    ), seen
     assert len(result["menu_entries_enabled"]) == 2, seen
     assert result["hotkey_items_disabled"] == [] and result["menu_entries_disabled"] == [], seen
     assert result["preference_draws"] > 0, seen

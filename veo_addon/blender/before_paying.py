@@ -15,6 +15,8 @@ from typing import Any
 
 import bpy
 
+from . import presubmit
+from .capture import CaptureError
 from .cost_report import Estimate, estimate_request
 from .gaps import Transition, choose_transition
 from .generation import check_before_capture
@@ -61,6 +63,16 @@ def check_request(
         duration, options.sample_count, options.generate_audio, options.resolution, settings.price_rates
     )
     return BeforePaying(transition, duration, estimate)
+
+
+def check_keyframes(scene: bpy.types.Scene, operator: Any, checked: BeforePaying) -> None:
+    """Refuse, before a dialog shows a prompt field or a cost, what the capture would refuse
+    about either keyframe (missing media, a muted picture, a file that is not there), in the
+    capture's words. Not part of `check_request`: the panel runs that on every redraw."""
+    options = generation_options(operator, force_new=getattr(operator, "new_generation", False))
+    refusal = presubmit.keyframe_refusal(scene, checked.transition, options)
+    if refusal is not None:
+        raise CaptureError(refusal)
 
 
 def confirm_above(context: bpy.types.Context | None = None) -> float:

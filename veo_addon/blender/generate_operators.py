@@ -78,6 +78,7 @@ class VEO_OT_generate_transition(
             settings = self.settings_with_gap_limits(service_settings(context))
             ask_prompt = not self.prompt.strip()
             checked = before_paying.check_request(scene, self, settings, prompt_to_come=ask_prompt)
+            before_paying.check_keyframes(scene, self, checked)
         except VeoError as error:
             return refuse(self, error)
         window_manager = context.window_manager

@@ -236,6 +236,31 @@ def edit_prompt_dialog():
     yield 0.3
 
 
+def missing_keyframe_file():
+    """Generate with no prompt and a last keyframe file that is not there: refused at once, in the
+    capture's words, before the prompt dialog (and its cost) is shown."""
+    window, area, region, _ = sequencer()
+    x, y = region.x + region.width // 2, region.y + region.height // 2
+    with bpy.context.temp_override(window=window, area=area, region=region):
+        try:
+            called = bpy.ops.veo.generate_transition(
+                "INVOKE_DEFAULT",
+                left_strip="Left",
+                right_strip="Right",
+                prompt="",
+                last_source="file",
+                last_path="/nowhere/gone.png",
+            )
+            result["missing_file_invoke"] = sorted(called)
+        except RuntimeError as error:
+            result["missing_file_invoke"] = str(error).strip()
+    yield 0.3
+    # A dialog the old code opened is closed again, so the rest of the walk starts clean.
+    window.event_simulate(type="ESC", value="PRESS", x=x, y=y)
+    window.event_simulate(type="ESC", value="RELEASE", x=x, y=y)
+    yield 0.3
+
+
 def test_connection():
     """Test Connection as the preferences' button runs it: modal, on window-manager timer events,
     the answer read from a worker thread. (Its INFO report also replaces the hotkey's error in
@@ -311,6 +336,7 @@ def scenario():
     yield from panel_drawn("request_filled", reason=readiness_reason())
     yield from screenshot("panel-request.png")
     yield from edit_prompt_dialog()
+    yield from missing_keyframe_file()
 
     window, area, region, _ = sequencer()
     with bpy.context.temp_override(window=window, area=area, region=region):
