@@ -11,10 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import bpy
-
-from tests.blender.test_headless_script import ROOT, inspect_blend, run_script, save_edit
-from tests.blender.vse_helpers import BLUE, RED, TimelineBuilder, set_frame_rate
+from tests.blender.test_headless_script import ROOT, inspect_blend, run_script, two_scenes
 
 PROBE = Path(__file__).with_name("context_override_probe.py")
 
@@ -45,24 +42,8 @@ def opening_scene(blend: Path) -> str:
     )
 
 
-def two_scenes(scene: bpy.types.Scene, timeline: TimelineBuilder, tmp_path: Path) -> Path:
-    set_frame_rate(scene, "25")
-    timeline.image("left", 1, 1, 20, RED)
-    timeline.image("right", 1, 61, 20, BLUE)
-    other = bpy.data.scenes.new("Other")
-    set_frame_rate(other, "25")
-    other.render.resolution_x, other.render.resolution_y = (
-        scene.render.resolution_x,
-        scene.render.resolution_y,
-    )
-    other_timeline = TimelineBuilder(other, tmp_path)
-    other_timeline.image("left", 1, 1, 20, RED)
-    other_timeline.image("right", 1, 61, 20, BLUE)
-    return save_edit(tmp_path / "two_scenes.blend")
-
-
 def test_another_scene_is_filled_with_no_operator_under_an_override(scene, timeline, highway, tmp_path):
-    blend = two_scenes(scene, timeline, tmp_path)
+    blend = two_scenes(scene, timeline, tmp_path, gap_in_active=True)
 
     result = run_script(
         blend,
@@ -83,7 +64,7 @@ def test_another_scene_is_filled_with_no_operator_under_an_override(scene, timel
 
 
 def test_the_opened_scene_is_filled_with_no_operator_under_an_override(scene, timeline, highway, tmp_path):
-    blend = two_scenes(scene, timeline, tmp_path)
+    blend = two_scenes(scene, timeline, tmp_path, gap_in_active=True)
 
     result = run_script(blend, highway.base_url, tmp_path / "user", "--prompt", "p", "--save", wrapper=PROBE)
 

@@ -319,9 +319,16 @@ def test_a_file_in_place_of_the_clips_folder_fails_in_one_sentence_before_paying
     assert highway.request_counts["submit"] == 0
 
 
-def test_scene_chooses_the_scene_to_fill(scene, timeline, highway, tmp_path):
+def two_scenes(
+    scene: bpy.types.Scene, timeline: TimelineBuilder, tmp_path: Path, *, gap_in_active: bool
+) -> Path:
+    """The active scene "Scene" (with or without a gap) and "Other", with a gap at 21-60."""
     set_frame_rate(scene, "25")
-    timeline.image("main", 1, 1, 80, RED)  # the active scene has no gap
+    if gap_in_active:
+        timeline.image("left", 1, 1, 20, RED)
+        timeline.image("right", 1, 61, 20, BLUE)
+    else:
+        timeline.image("main", 1, 1, 80, RED)
     other = bpy.data.scenes.new("Other")
     set_frame_rate(other, "25")
     other.render.resolution_x, other.render.resolution_y = (
@@ -331,7 +338,11 @@ def test_scene_chooses_the_scene_to_fill(scene, timeline, highway, tmp_path):
     other_timeline = TimelineBuilder(other, tmp_path)
     other_timeline.image("left", 1, 1, 20, RED)
     other_timeline.image("right", 1, 61, 20, BLUE)
-    blend = save_edit(tmp_path / "two_scenes.blend")
+    return save_edit(tmp_path / "two_scenes.blend")
+
+
+def test_scene_chooses_the_scene_to_fill(scene, timeline, highway, tmp_path):
+    blend = two_scenes(scene, timeline, tmp_path, gap_in_active=False)
 
     result = run_script(
         blend,
