@@ -1,9 +1,10 @@
 """The placeholder's two pictures on disk, written off the main thread.
 
-A render keyframe is held as SGI bytes (capture.py), which Blender 4.2 cannot read back as an
-image strip; files may be TIFF or WebP. So each keyframe is re-encoded as PNG in a small
-thread of its own (Pillow, imported beforehand on the main thread) while the placeholder strip
-already points at the file; once the file is there, the next pump makes the strip read it.
+A render keyframe is held as the bytes of a full-size uncompressed TIFF (capture.py), and a
+chosen file may be any format Pillow reads; the placeholder only needs a small picture every
+Blender reads. So each keyframe is re-encoded as a smaller PNG in a small thread of its own
+(Pillow, imported beforehand on the main thread) while the placeholder strip already points at
+the file; once the file is there, the next pump makes the strip read it.
 """
 
 from __future__ import annotations
