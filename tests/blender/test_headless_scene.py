@@ -42,8 +42,8 @@ def opening_scene(blend: Path) -> str:
     )
 
 
-def test_another_scene_is_filled_with_no_operator_under_an_override(scene, timeline, highway, tmp_path):
-    blend = two_scenes(scene, timeline, tmp_path, gap_in_active=True)
+def test_scene_chooses_the_scene_to_fill_with_no_override(scene, timeline, highway, tmp_path):
+    blend = two_scenes(scene, timeline, tmp_path, gap_in_active=False)
 
     result = run_script(
         blend,
@@ -53,6 +53,10 @@ def test_another_scene_is_filled_with_no_operator_under_an_override(scene, timel
         "p",
         "--scene",
         "Other",
+        "--left",
+        "left",
+        "--right",
+        "right",
         "--save",
         wrapper=PROBE,
     )

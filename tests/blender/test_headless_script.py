@@ -341,28 +341,6 @@ def two_scenes(
     return save_edit(tmp_path / "two_scenes.blend")
 
 
-def test_scene_chooses_the_scene_to_fill(scene, timeline, highway, tmp_path):
-    blend = two_scenes(scene, timeline, tmp_path, gap_in_active=False)
-
-    result = run_script(
-        blend,
-        highway.base_url,
-        tmp_path / "user",
-        "--prompt",
-        "p",
-        "--scene",
-        "Other",
-        "--left",
-        "left",
-        "--right",
-        "right",
-        "--save",
-    )
-
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert inspect_blend(blend)["movies_by_scene"] == {"Scene": [], "Other": ["Veo clip"]}
-
-
 def test_an_unknown_scene_is_one_sentence_listing_the_scenes(edit, highway, tmp_path):
     bpy.data.scenes.new("Other")
     blend = save_edit(tmp_path / "two_scenes.blend")
