@@ -132,11 +132,11 @@ def main() -> None:
             preparation = KeyframePreparation("16:9", "1080p", "crop")
 
             def hand_over(side: str, kept: capture.CapturedKeyframe) -> None:
-                preparation.start(side, kept.data, kept.description)
+                preparation.start(side, kept.data, kept.description, kept.opaque_pixels)
 
             first, last = capture.capture_transition_keyframes(scene, transition, hand_over=hand_over)
             for side, kept in (("First", first), ("Last", last)):
-                preparation.result(side, kept.data, kept.description)
+                preparation.result(side, kept.data, kept.description, kept.opaque_pixels)
 
         chosen_output = capture.RENDER_OUTPUT
         chosen = output_label(chosen_output)

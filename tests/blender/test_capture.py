@@ -308,7 +308,7 @@ def test_a_render_is_handed_over_unencoded_for_the_worker(scene, two_shots, monk
     first, last = capture.capture_transition_keyframes(scene, transition)
     # An uncompressed RGBA TIFF: Blender writes its own buffer as it is, nothing compressed or flattened.
     assert formats == [("TIFF", "RGBA", "NONE")] * 2
-    assert not first.data.startswith(PNG_SIGNATURE)
+    assert first.data[: len(PNG_SIGNATURE)] != PNG_SIGNATURE
     for captured, colour in ((first, GREEN), (last, BLUE)):
         prepared = prepare_keyframe(captured.data, "16:9", "720p")
         assert prepared.mime_type == "image/jpeg"

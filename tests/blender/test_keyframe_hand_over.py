@@ -95,9 +95,9 @@ def test_the_plan_sends_the_keyframes_prepared_during_the_capture(veo, timeline,
     started: list[str] = []
     real_start = keyframe_preparation.KeyframePreparation.start
 
-    def noting(self, side, data, description):  # type: ignore[no-untyped-def]
+    def noting(self, side, data, description, opaque_pixels=None):  # type: ignore[no-untyped-def]
         started.append(side)
-        real_start(self, side, data, description)
+        real_start(self, side, data, description, opaque_pixels)
 
     monkeypatch.setattr(keyframe_preparation.KeyframePreparation, "start", noting)
     options = GenerationOptions(prompt="red to blue", duration="4", seed=3)

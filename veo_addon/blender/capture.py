@@ -27,6 +27,8 @@ import bpy
 
 from ..core import raw_tiff
 from ..core.errors import VeoError
+from ..core.file_mapping import take_file
+from ..core.imagebytes import ImageBytes
 from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
 from ..core.urls import is_http_url
 from . import compat, keyframe_media
@@ -70,8 +72,11 @@ class CapturedKeyframe:
     kind: SourceKind
     # Where the picture came from, for the inserted strip's custom properties.
     description: str
-    data: bytes | None  # PNG, JPEG, TIFF or WebP bytes (a render: an RGBA TIFF); None for a URL
+    # PNG, JPEG, TIFF or WebP bytes (a render: an RGBA TIFF, its file mapped); None for a URL
+    data: ImageBytes | None
     url: str | None = None
+    # A render found opaque: where its pixels lie, so the preparation need not read them again.
+    opaque_pixels: raw_tiff.RgbaPixels | None = None
 
 
 def output_size(scene: Scene) -> tuple[int, int]:
@@ -159,7 +164,7 @@ def _render_still(scene: Scene) -> None:
 
 def render_frame(
     scene: Scene, frame: int, solo_strip: str | None = None, before_render: Callable[[], None] = _nothing
-) -> bytes:
+) -> ImageBytes:
     """Image bytes of the sequencer's output at `frame` (`RENDER_OUTPUT`, or `FLATTENED_OUTPUT`
     when anything in it is see-through), at the scene's output size, in the footage's own sRGB
     colours (no view transform, look or exposure: the clip gets those when it plays).
@@ -167,15 +172,25 @@ def render_frame(
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
     `before_render` runs just before Blender starts rendering (see `capture_transition_keyframes`).
     """
+    return _render_keyframe(scene, frame, solo_strip, before_render)[0]
+
+
+def _render_keyframe(
+    scene: Scene, frame: int, solo_strip: str | None, before_render: Callable[[], None]
+) -> tuple[ImageBytes, raw_tiff.RgbaPixels | None]:
+    """`render_frame`'s picture, and where its pixels lie when every one is opaque."""
     data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT, before_render)
-    if RENDER_OUTPUT.color_mode == "RGBA" and raw_tiff.opaque_rgba_pixels(data) is None:
-        data = _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT, before_render)
-    return data
+    if RENDER_OUTPUT.color_mode != "RGBA":
+        return data, None
+    opaque_pixels = raw_tiff.opaque_rgba_pixels(data)
+    if opaque_pixels is None:
+        return _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT, before_render), None
+    return data, opaque_pixels
 
 
 def _render_as(
     scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput, before_render: Callable[[], None]
-) -> bytes:
+) -> ImageBytes:
     with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
         # No extension: Blender adds the one of the format it writes.
         output_path = str(Path(folder) / f"frame_{frame}")
@@ -192,7 +207,7 @@ def _render_as(
         written = [path for path in Path(folder).glob(f"frame_{frame}*") if path.is_file()]
         if not written:
             raise CaptureError(f"Rendering frame {frame} wrote no image")
-        return written[0].read_bytes()
+        return take_file(written[0])
 
 
 def _solo(scene: Scene, strip_name: str, guard: _SettingsGuard) -> None:
@@ -227,14 +242,26 @@ def capture_keyframe(
     (and, for a RENDER source, the neighbour whose muting would leave the render black).
     `before_render` runs just before Blender starts rendering, if it does."""
     check_keyframe(scene, frame, source, strip_name)
+    return _capture_checked(scene, frame, source, strip_name, before_render)
+
+
+def _capture_checked(
+    scene: Scene,
+    frame: int,
+    source: KeyframeSource,
+    strip_name: str | None,
+    before_render: Callable[[], None],
+) -> CapturedKeyframe:
     if source.kind is SourceKind.URL:
         return CapturedKeyframe(SourceKind.URL, f"url {source.url}", data=None, url=source.url)
     if source.kind is SourceKind.FILE:
         path = Path(bpy.path.abspath(source.path))
         return CapturedKeyframe(SourceKind.FILE, f"file '{path}'", data=read_image_file(path))
     if source.kind is SourceKind.RENDER:
-        data = render_frame(scene, frame, None, before_render)
-        return CapturedKeyframe(SourceKind.RENDER, f"render of frame {frame}", data=data)
+        data, opaque_pixels = _render_keyframe(scene, frame, None, before_render)
+        return CapturedKeyframe(
+            SourceKind.RENDER, f"render of frame {frame}", data, opaque_pixels=opaque_pixels
+        )
     assert strip_name is not None  # check_keyframe refused a STRIP source without one
     strip = compat.strip_collection(scene.sequence_editor).get(strip_name)
     if strip.type == "IMAGE":
@@ -248,10 +275,9 @@ def capture_keyframe(
                 return CapturedKeyframe(
                     SourceKind.STRIP, f"strip '{strip_name}' file '{image_path}'", data=data
                 )
+    data, opaque_pixels = _render_keyframe(scene, frame, strip_name, before_render)
     return CapturedKeyframe(
-        SourceKind.STRIP,
-        f"strip '{strip_name}' at frame {frame}",
-        data=render_frame(scene, frame, strip_name, before_render),
+        SourceKind.STRIP, f"strip '{strip_name}' at frame {frame}", data, opaque_pixels=opaque_pixels
     )
 
 
@@ -318,7 +344,7 @@ def capture_transition_keyframes(
 
     for side, frame, strip_name, source in sides:
         try:
-            keyframe = capture_keyframe(scene, frame, source, strip_name, hand_over_due)
+            keyframe = _capture_checked(scene, frame, source, strip_name, hand_over_due)
         except VeoError as error:
             raise CaptureError(f"{side} keyframe: {error}") from error
         captured.append(keyframe)

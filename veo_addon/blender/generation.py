@@ -95,7 +95,7 @@ def plan_generation(
 
     def hand_over(side: str, keyframe: CapturedKeyframe) -> None:
         if keyframe.data is not None:
-            preparation.start(side, keyframe.data, keyframe.description)
+            preparation.start(side, keyframe.data, keyframe.description, keyframe.opaque_pixels)
 
     first, last = capture_transition_keyframes(
         scene, transition, options.first_source, options.last_source, hand_over
@@ -154,5 +154,5 @@ def _request_image(plan: GenerationPlan, captured: CapturedKeyframe, name: str) 
     preparation = plan.preparation or KeyframePreparation(
         plan.aspect_ratio, plan.options.resolution, plan.options.fit_method
     )
-    prepared = preparation.result(side, captured.data, captured.description)
+    prepared = preparation.result(side, captured.data, captured.description, captured.opaque_pixels)
     return ImageInput.from_bytes(prepared.data, field_name=name)

@@ -1,6 +1,6 @@
 """The placeholder's two pictures on disk, written off the main thread.
 
-A render keyframe is held as the bytes of a full-size uncompressed TIFF (capture.py), and a
+A render keyframe is a full-size uncompressed TIFF, its file mapped in place (capture.py), and a
 chosen file may be any format Pillow reads; the placeholder only needs a small picture every
 Blender reads. So each keyframe is re-encoded as a smaller PNG in a small thread of its own
 (Pillow, imported beforehand on the main thread) while the placeholder strip already points at
@@ -15,6 +15,7 @@ import os
 import threading
 from pathlib import Path
 
+from ..core.imagebytes import ImageBytes
 from ..core.worker_imports import import_worker_modules
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def image_path(folder: Path, job_id: str, side: str) -> Path:
     return folder / f"veo_{job_id[:8]}_{side}_placeholder.png"
 
 
-def write_in_background(folder: Path, job_id: str, pictures: dict[str, bytes | None]) -> None:
+def write_in_background(folder: Path, job_id: str, pictures: dict[str, ImageBytes | None]) -> None:
     """Start writing each side's picture (any image Pillow reads) as PNG at `image_path`.
 
     One thread for both: starting a second while the first decodes would wait for the GIL.
@@ -46,12 +47,12 @@ def write_in_background(folder: Path, job_id: str, pictures: dict[str, bytes | N
     thread.start()
 
 
-def _write_all(todo: list[tuple[bytes, Path]]) -> None:
+def _write_all(todo: list[tuple[ImageBytes, Path]]) -> None:
     for data, path in todo:
         _write_png(data, path)
 
 
-def _write_png(data: bytes, path: Path) -> None:
+def _write_png(data: ImageBytes, path: Path) -> None:
     from PIL import Image
 
     partial = path.with_suffix(".png.part")

@@ -9,6 +9,7 @@ stays cheap to import.
 from __future__ import annotations
 
 import io
+import mmap
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_SIGNATURE = b"\xff\xd8\xff"
 TIFF_SIGNATURES = (b"II*\x00", b"MM\x00*")
 SGI_SIGNATURE = b"\x01\xda"
+
+# What a keyframe's picture may be held in: bytes, or a render's file mapped in place
+# (`core.file_mapping`), which slices, unpacks and opens like bytes.
+ImageBytes = bytes | mmap.mmap
 
 
 class ImageError(VeoError, ValueError):
@@ -50,8 +55,9 @@ class SourceFormat(StrEnum):
 SENDABLE_MIME_TYPES = {SourceFormat.PNG: "image/png", SourceFormat.JPEG: "image/jpeg"}
 
 
-def source_format(data: bytes) -> SourceFormat | None:
+def source_format(data: ImageBytes) -> SourceFormat | None:
     """The format the bytes' signature names, or None for anything else."""
+    data = bytes(data[:16])  # a mapped file has no startswith
     if data.startswith(PNG_SIGNATURE):
         return SourceFormat.PNG
     if data.startswith(JPEG_SIGNATURE):
@@ -65,8 +71,9 @@ def source_format(data: bytes) -> SourceFormat | None:
     return None
 
 
-def describe_signature(data: bytes) -> str:
+def describe_signature(data: ImageBytes) -> str:
     """What unaccepted bytes look like, for the refusal's message."""
+    data = bytes(data[:16])
     known = {
         b"GIF8": "looks like GIF",
         b"RIFF": "looks like WebP",
@@ -84,7 +91,7 @@ def describe_signature(data: bytes) -> str:
     return "unrecognised content"
 
 
-def open_within_limits(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
+def open_within_limits(data: ImageBytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
     """The image with only its header read, refused when it has more pixels than `max_pixels`."""
     from PIL import Image, UnidentifiedImageError
 
@@ -106,7 +113,7 @@ def open_within_limits(data: bytes, what: str = "image", max_pixels: int = MAX_P
     return image
 
 
-def decode_image(data: bytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
+def decode_image(data: ImageBytes, what: str = "image", max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Decode fully (not just the header), so a truncated file fails here with a clear line."""
     image = open_within_limits(data, what, max_pixels)
     try:

@@ -21,6 +21,7 @@ from .fit_methods import FitMethod as FitMethod  # its own module: the propertie
 from .imagebytes import (
     MAX_IMAGE_BYTES,
     MAX_PIXELS,
+    ImageBytes,
     ImageError,
     SourceFormat,
     decode_image,
@@ -29,8 +30,9 @@ from .imagebytes import (
     source_format,
 )
 from .imagebytes import PNG_SIGNATURE as PNG_SIGNATURE  # callers check encoded output with it
+from .jpeg_encoding import RgbxRows, encode_jpeg
 from .lazy_import import lazy_module
-from .raw_tiff import opaque_rgba_pixels
+from .raw_tiff import RgbaPixels, opaque_rgba_pixels
 
 if TYPE_CHECKING:
     from PIL import Image, ImageCms, ImageOps
@@ -103,7 +105,7 @@ def sniff_image_format(data: bytes, what: str = "image") -> ImageFormat:
 
 
 def sniff_source_format(
-    data: bytes, what: str = "image", accepted: tuple[SourceFormat, ...] = KEYFRAME_FILE_FORMATS
+    data: ImageBytes, what: str = "image", accepted: tuple[SourceFormat, ...] = KEYFRAME_FILE_FORMATS
 ) -> SourceFormat:
     """The format from the signature, if `accepted`; anything else is refused with a message naming it."""
     found = source_format(data)
@@ -275,44 +277,44 @@ def fit_image(
 
 
 def encode_image(
-    image: Image.Image, max_bytes: int = MAX_IMAGE_BYTES, image_format: ImageFormat = ImageFormat.JPEG
+    picture: Image.Image | RgbxRows,
+    max_bytes: int = MAX_IMAGE_BYTES,
+    image_format: ImageFormat = ImageFormat.JPEG,
 ) -> tuple[bytes, ImageFormat]:
     """`image_format` (JPEG by default, see `KEYFRAME_JPEG_QUALITY`), else the best JPEG quality
     that keeps under `max_bytes`.
 
     A fresh image with no `info`, `exif` or ICC profile passed to `save`, so nothing from the
-    source (camera data, locations, software tags) reaches the service.
+    source (camera data, locations, software tags) reaches the service. `RgbxRows` (an opaque
+    render read in place) are bare pixels already, and go to the JPEG encoder as they are: it
+    takes the RGB and skips the fourth byte.
     """
-    clean = image if _carries_nothing(image) else _copy_without_metadata(image)
+    clean = picture if isinstance(picture, RgbxRows) else _copy_without_metadata(picture)
     if image_format is ImageFormat.PNG:
         buffer = io.BytesIO()
         # Level 1: a fifth of level 6's time for about 12 % more bytes (docs/performance.md).
-        (clean.convert("RGB") if clean.mode == "RGBX" else clean).save(
+        (clean.image().convert("RGB") if isinstance(clean, RgbxRows) else clean).save(
             buffer, format="PNG", optimize=False, compress_level=1
         )
         if buffer.tell() <= max_bytes:
             return buffer.getvalue(), ImageFormat.PNG
-    # RGBX (an opaque render read in place) goes to the encoder as it is: it takes the RGB and
-    # skips the fourth byte.
-    rgb = clean if clean.mode in ("RGB", "RGBX") else clean.convert("RGB")
+    rgb = clean if isinstance(clean, RgbxRows) or clean.mode == "RGB" else clean.convert("RGB")
     for quality in _JPEG_QUALITIES:
-        buffer = io.BytesIO()
-        # 4:4:4 (no chroma subsampling): colour edges stay as sharp as the luminance. No
-        # `optimize`: it saves about 7 % but Pillow's buffer for it is too small for 4:4:4 noise.
-        rgb.save(buffer, format="JPEG", quality=quality, subsampling=0)
-        if buffer.tell() <= max_bytes:
-            return buffer.getvalue(), ImageFormat.JPEG
+        encoded = encode_jpeg(rgb, quality)
+        if len(encoded) <= max_bytes:
+            return encoded, ImageFormat.JPEG
     raise ImageError(f"image cannot be encoded under {_megabytes(max_bytes)}, even as JPEG")
 
 
 def prepare_keyframe(
-    data: bytes,
+    data: ImageBytes,
     aspect_ratio: AspectRatio | str,
     resolution: str,
     method: FitMethod | str = FitMethod.CROP,
     what: str = "keyframe",
     max_bytes: int = MAX_IMAGE_BYTES,
     image_format: ImageFormat = ImageFormat.JPEG,
+    opaque_pixels: RgbaPixels | None = None,
 ) -> PreparedImage:
     """Read, fit, scale and encode one keyframe for the request (callable from any thread).
 
@@ -320,35 +322,31 @@ def prepare_keyframe(
     `max_bytes` bounds what comes out; it is sent as `image_format` (PNG only when asked: lossless
     but about 4x the bytes and far slower to encode) unless that is over it. `aspect_ratio` is
     16:9 or 9:16; the caller resolves "auto" from the scene's output shape with `aspect_for_size`
-    because only it knows the scene.
+    because only it knows the scene. `opaque_pixels` says where a render's pixels lie when the
+    caller has already found every alpha 255 (the capture has to know, to flatten a see-through
+    frame): they are not read a second time.
     """
     sniff_source_format(data, what, (*KEYFRAME_FILE_FORMATS, SourceFormat.SGI))
     size = target_size(aspect_ratio, resolution)
-    fitted = _opaque_render_of_size(data, size)
-    if fitted is None:
-        fitted = fit_image(decode_image(data, what), aspect_ratio, method, size)
+    in_place = _opaque_render_of_size(data, size, opaque_pixels)
+    fitted = in_place or fit_image(decode_image(data, what), aspect_ratio, method, size)
     encoded, sent_format = encode_image(fitted, max_bytes, image_format)
     return PreparedImage(data=encoded, image_format=sent_format, width=size[0], height=size[1])
 
 
-def _opaque_render_of_size(data: bytes, size: tuple[int, int]) -> Image.Image | None:
+def _opaque_render_of_size(
+    data: ImageBytes, size: tuple[int, int], opaque_pixels: RgbaPixels | None
+) -> RgbxRows | None:
     """A render capture already at the size sent, read in place without a copy; None for
     anything that needs decoding, flattening or fitting.
 
     Decoding that TIFF, flattening its alpha and copying it cost twice the JPEG encoding itself
     (docs/performance.md, #6), and give the very same pixels when every alpha is 255.
     """
-    pixels = opaque_rgba_pixels(data)
+    pixels = opaque_pixels or opaque_rgba_pixels(data)
     if pixels is None or (pixels.width, pixels.height) != size:
         return None
-    view = memoryview(data)[pixels.offset : pixels.offset + pixels.length]
-    # A memoryview works (any buffer does); Pillow's stubs only name bytes and arrays.
-    return Image.frombuffer("RGBX", size, view, "raw", "RGBX", 0, 1)  # type: ignore[arg-type]
-
-
-def _carries_nothing(image: Image.Image) -> bool:
-    """Made from bare pixels (`_opaque_render_of_size`): nothing from a file to leave behind."""
-    return image.mode == "RGBX" and not image.info
+    return RgbxRows(memoryview(data)[pixels.offset : pixels.offset + pixels.length], *size)
 
 
 def _copy_without_metadata(image: Image.Image) -> Image.Image:

@@ -12,7 +12,9 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from .imagebytes import ImageBytes
 from .images import FitMethod, PreparedImage, prepare_keyframe
+from .raw_tiff import RgbaPixels
 from .worker_imports import import_worker_modules
 
 _executor: ThreadPoolExecutor | None = None
@@ -40,17 +42,31 @@ class KeyframePreparation:
         self._fit_method = fit_method
         self._started: dict[str, Future[PreparedImage]] = {}
 
-    def start(self, side: str, data: bytes, description: str) -> None:
-        """Begin preparing `side`'s keyframe in the background (callable from the main thread)."""
-        self._started[side] = _pool().submit(self._prepare, side, data, description)
+    def start(
+        self, side: str, data: ImageBytes, description: str, opaque_pixels: RgbaPixels | None = None
+    ) -> None:
+        """Begin preparing `side`'s keyframe in the background (callable from the main thread);
+        `opaque_pixels` as for `prepare_keyframe`."""
+        self._started[side] = _pool().submit(self._prepare, side, data, description, opaque_pixels)
 
-    def result(self, side: str, data: bytes, description: str) -> PreparedImage:
+    def result(
+        self, side: str, data: ImageBytes, description: str, opaque_pixels: RgbaPixels | None = None
+    ) -> PreparedImage:
         """`side`'s keyframe, prepared: the one started, or prepared now if none was."""
         started = self._started.get(side)
         if started is None:
-            return self._prepare(side, data, description)
+            return self._prepare(side, data, description, opaque_pixels)
         return started.result()
 
-    def _prepare(self, side: str, data: bytes, description: str) -> PreparedImage:
+    def _prepare(
+        self, side: str, data: ImageBytes, description: str, opaque_pixels: RgbaPixels | None
+    ) -> PreparedImage:
         what = f"{side} keyframe ({description})"
-        return prepare_keyframe(data, self._aspect_ratio, self._resolution, self._fit_method, what=what)
+        return prepare_keyframe(
+            data,
+            self._aspect_ratio,
+            self._resolution,
+            self._fit_method,
+            what=what,
+            opaque_pixels=opaque_pixels,
+        )

@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from .imagebytes import ImageBytes
+
 _WIDTH, _HEIGHT, _BITS, _COMPRESSION = 256, 257, 258, 259
 _STRIP_OFFSETS, _ORIENTATION, _SAMPLES, _STRIP_BYTES, _PLANAR = 273, 274, 277, 279, 284
 _TOP_LEFT = 1  # rows stored top first, as a decoder shows them: nothing to turn
@@ -28,14 +30,14 @@ class RgbaPixels:
     height: int
 
 
-def opaque_rgba_pixels(data: bytes) -> RgbaPixels | None:
+def opaque_rgba_pixels(data: ImageBytes) -> RgbaPixels | None:
     """The pixels of an uncompressed RGBA TIFF (`rgba_pixels`) when every one has alpha 255,
     else None."""
     pixels = rgba_pixels(data)
     return pixels if pixels is not None and all_opaque(data, pixels) else None
 
 
-def all_opaque(data: bytes, pixels: RgbaPixels) -> bool:
+def all_opaque(data: ImageBytes, pixels: RgbaPixels) -> bool:
     """Whether every pixel's alpha is 255, read in place."""
     # Not numpy: Blender builds from Linux distributions do not always ship it. A stepped slice
     # and `count` both run in C (a few ms for 1080p).
@@ -43,7 +45,7 @@ def all_opaque(data: bytes, pixels: RgbaPixels) -> bool:
     return alpha.count(255) == len(alpha)
 
 
-def rgba_pixels(data: bytes) -> RgbaPixels | None:
+def rgba_pixels(data: ImageBytes) -> RgbaPixels | None:
     """`rgba_pixel_span` with the picture's size, when its rows are stored top first (the
     orientation a decoder would not turn)."""
     tags = _tags_or_none(data)
@@ -53,14 +55,14 @@ def rgba_pixels(data: bytes) -> RgbaPixels | None:
     return RgbaPixels(span[0], span[1], tags[_WIDTH][0], tags[_HEIGHT][0])
 
 
-def rgba_pixel_span(data: bytes) -> tuple[int, int] | None:
+def rgba_pixel_span(data: ImageBytes) -> tuple[int, int] | None:
     """(offset, length) of the pixel bytes, when `data` is an uncompressed, interleaved 8-bit
     RGBA TIFF whose strips follow one another; None otherwise."""
     tags = _tags_or_none(data)
     return None if tags is None else _span(data, tags)
 
 
-def _span(data: bytes, tags: dict[int, tuple[int, ...]]) -> tuple[int, int] | None:
+def _span(data: ImageBytes, tags: dict[int, tuple[int, ...]]) -> tuple[int, int] | None:
     try:
         width, height = tags[_WIDTH][0], tags[_HEIGHT][0]
         if (
@@ -83,14 +85,14 @@ def _span(data: bytes, tags: dict[int, tuple[int, ...]]) -> tuple[int, int] | No
     return offsets[0], length
 
 
-def _tags_or_none(data: bytes) -> dict[int, tuple[int, ...]] | None:
+def _tags_or_none(data: ImageBytes) -> dict[int, tuple[int, ...]] | None:
     try:
         return _tags(data)
     except (IndexError, struct.error):
         return None
 
 
-def _tags(data: bytes) -> dict[int, tuple[int, ...]] | None:
+def _tags(data: ImageBytes) -> dict[int, tuple[int, ...]] | None:
     """The first image's SHORT and LONG tags."""
     order = {b"II": "<", b"MM": ">"}.get(data[:2])
     if order is None or struct.unpack_from(order + "H", data, 2)[0] != 42:
