@@ -6,6 +6,7 @@ the first image and the last as the last."""
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import bpy
@@ -19,7 +20,7 @@ from veo_addon.blender.gaps import choose_transition, find_transition
 from veo_addon.blender.generation import plan_generation
 from veo_addon.blender.generation_options import GenerationOptions
 from veo_addon.blender.preferences import service_settings
-from veo_addon.core import keyframe_preparation
+from veo_addon.core import alpha_reading, keyframe_preparation
 
 
 @pytest.fixture
@@ -108,3 +109,61 @@ def test_the_plan_sends_the_keyframes_prepared_during_the_capture(veo, timeline,
     request = plan.request()
     assert_colour(Image.open(io.BytesIO(request.image.data)), RED)
     assert_colour(Image.open(io.BytesIO(request.last_image.data)), BLUE)
+
+
+def test_the_first_frame_s_alpha_is_read_beside_the_last_render_not_between_renders(
+    timeline, events, monkeypatch
+):
+    readers: list[str] = []
+    real_read = alpha_reading.opaque_rgba_pixels
+    real_start = alpha_reading.AlphaReading.start
+
+    def reading(data):  # type: ignore[no-untyped-def]
+        readers.append(threading.current_thread().name)
+        return real_read(data)
+
+    def starting(self):  # type: ignore[no-untyped-def]
+        events.append("first's alpha read from now")
+        real_start(self)
+
+    monkeypatch.setattr(alpha_reading, "opaque_rgba_pixels", reading)
+    monkeypatch.setattr(alpha_reading.AlphaReading, "start", starting)
+    first, _ = capture_noting(timeline, events)
+    assert events == [
+        "render 50",
+        "first's alpha read from now",
+        "First handed over (render of frame 50)",
+        "render 71",
+        "Last handed over (render of frame 71)",
+    ]
+    assert len(readers) == 1 and readers[0] != threading.main_thread().name
+    assert first.opaque_pixels is not None  # read once: the preparation need not read it again
+
+
+def test_a_see_through_first_frame_is_rendered_again_flattened_after_the_last(timeline, events):
+    timeline.scene.render.resolution_x, timeline.scene.render.resolution_y = 320, 180
+    left = timeline.color("Left", 1, 1, 50, RED)
+    right = timeline.color("Right", 1, 71, 30, BLUE)
+    left.transform.scale_x = 0.5  # leaves the sides of frame 50 see-through
+    handed: dict[str, list[capture.CapturedKeyframe]] = {"First": [], "Last": []}
+
+    def hand_over(side: str, keyframe: capture.CapturedKeyframe) -> None:
+        events.append(f"{side} handed over")
+        handed[side].append(keyframe)
+
+    first, _ = capture.capture_transition_keyframes(
+        timeline.scene, find_transition(timeline.scene, left, right), hand_over=hand_over
+    )
+    assert events == [
+        "render 50",
+        "First handed over",
+        "render 71",
+        "Last handed over",
+        "render 50",
+        "First handed over",
+    ]
+    assert handed["First"][-1] is first and first.opaque_pixels is None
+    flattened = Image.open(io.BytesIO(first.data))
+    assert flattened.mode == "RGB"  # Blender flattened it: nothing see-through is sent
+    assert_colour(flattened.crop((140, 80, 180, 100)), RED)
+    assert_colour(flattened.crop((0, 0, 40, 180)), (0, 0, 0))

@@ -16,6 +16,7 @@ needs no bpy and runs in the worker thread.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import tempfile
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import bpy
 
 from ..core import raw_tiff
+from ..core.alpha_reading import AlphaReading
 from ..core.errors import VeoError
 from ..core.file_mapping import take_file
 from ..core.imagebytes import ImageBytes
@@ -176,11 +178,20 @@ def render_frame(
 
 
 def _render_keyframe(
-    scene: Scene, frame: int, solo_strip: str | None, before_render: Callable[[], None]
+    scene: Scene,
+    frame: int,
+    solo_strip: str | None,
+    before_render: Callable[[], None],
+    unread: list[_UnreadAlpha] | None = None,
 ) -> tuple[ImageBytes, raw_tiff.RgbaPixels | None]:
-    """`render_frame`'s picture, and where its pixels lie when every one is opaque."""
+    """`render_frame`'s picture, and where its pixels lie when every one is opaque. Given
+    `unread`, the alpha is left to read beside the next render: the RGBA render is returned as
+    it is, and noted there."""
     data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT, before_render)
     if RENDER_OUTPUT.color_mode != "RGBA":
+        return data, None
+    if unread is not None:
+        unread.append(_UnreadAlpha(AlphaReading(data), frame, solo_strip))
         return data, None
     opaque_pixels = raw_tiff.opaque_rgba_pixels(data)
     if opaque_pixels is None:
@@ -251,6 +262,7 @@ def _capture_checked(
     source: KeyframeSource,
     strip_name: str | None,
     before_render: Callable[[], None],
+    unread: list[_UnreadAlpha] | None = None,
 ) -> CapturedKeyframe:
     if source.kind is SourceKind.URL:
         return CapturedKeyframe(SourceKind.URL, f"url {source.url}", data=None, url=source.url)
@@ -258,7 +270,7 @@ def _capture_checked(
         path = Path(bpy.path.abspath(source.path))
         return CapturedKeyframe(SourceKind.FILE, f"file '{path}'", data=read_image_file(path))
     if source.kind is SourceKind.RENDER:
-        data, opaque_pixels = _render_keyframe(scene, frame, None, before_render)
+        data, opaque_pixels = _render_keyframe(scene, frame, None, before_render, unread)
         return CapturedKeyframe(
             SourceKind.RENDER, f"render of frame {frame}", data, opaque_pixels=opaque_pixels
         )
@@ -275,7 +287,7 @@ def _capture_checked(
                 return CapturedKeyframe(
                     SourceKind.STRIP, f"strip '{strip_name}' file '{image_path}'", data=data
                 )
-    data, opaque_pixels = _render_keyframe(scene, frame, strip_name, before_render)
+    data, opaque_pixels = _render_keyframe(scene, frame, strip_name, before_render, unread)
     return CapturedKeyframe(
         SourceKind.STRIP, f"strip '{strip_name}' at frame {frame}", data, opaque_pixels=opaque_pixels
     )
@@ -322,9 +334,10 @@ def capture_transition_keyframes(
     Both are checked before either is rendered, so a mistake in the second costs no render.
     `hand_over(side, keyframe)` ("First" or "Last") gets each keyframe as soon as it can be
     prepared beside the main thread: the first just as Blender starts rendering the last.
-    Rendering lets go of Python's lock, so a worker encoding the first then runs beside the
-    render; handed over any earlier, its encoding (which holds the lock) would hold up the
-    main thread's next step instead.
+    Rendering lets go of Python's lock, so the first's alpha is read then too, beside the
+    render (reading it holds the lock: any earlier, it would hold up the main thread's next
+    step). Should the first turn out see-through, it is rendered again, flattened, after the
+    last, and handed over a second time: the second replaces the first.
     """
     sides = (
         ("First", transition.first_frame, transition.left_name, first),
@@ -337,6 +350,7 @@ def capture_transition_keyframes(
             raise CaptureError(f"{side} keyframe: {error}") from error
     captured: list[CapturedKeyframe] = []
     due: list[Callable[[], None]] = []
+    unread: list[_UnreadAlpha] = []
 
     def hand_over_due() -> None:
         while due:
@@ -344,11 +358,46 @@ def capture_transition_keyframes(
 
     for side, frame, strip_name, source in sides:
         try:
-            keyframe = _capture_checked(scene, frame, source, strip_name, hand_over_due)
+            keyframe = _capture_checked(
+                scene, frame, source, strip_name, hand_over_due, unread if not captured else None
+            )
         except VeoError as error:
             raise CaptureError(f"{side} keyframe: {error}") from error
         captured.append(keyframe)
+        if len(captured) == 1:
+            due.extend(pending.reading.start for pending in unread)
         if hand_over is not None:
             due.append(functools.partial(hand_over, side, keyframe))
     hand_over_due()
+    for pending in unread:
+        try:
+            captured[0] = _settle_alpha(scene, captured[0], pending, hand_over)
+        except VeoError as error:
+            raise CaptureError(f"First keyframe: {error}") from error
     return captured[0], captured[1]
+
+
+@dataclass(frozen=True)
+class _UnreadAlpha:
+    """An RGBA render handed over before its alpha was read, and how to render it again."""
+
+    reading: AlphaReading
+    frame: int
+    solo_strip: str | None
+
+
+def _settle_alpha(
+    scene: Scene,
+    keyframe: CapturedKeyframe,
+    pending: _UnreadAlpha,
+    hand_over: Callable[[str, CapturedKeyframe], None] | None,
+) -> CapturedKeyframe:
+    """The keyframe with its alpha read: as it was if opaque, else rendered again, flattened."""
+    opaque_pixels = pending.reading.opaque_pixels()
+    if opaque_pixels is not None:
+        return dataclasses.replace(keyframe, opaque_pixels=opaque_pixels)
+    flattened = _render_as(scene, pending.frame, pending.solo_strip, FLATTENED_OUTPUT, _nothing)
+    keyframe = dataclasses.replace(keyframe, data=flattened)
+    if hand_over is not None:
+        hand_over("First", keyframe)
+    return keyframe
