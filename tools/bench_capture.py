@@ -7,6 +7,8 @@ Run with the bpy wheel's Python from the repository root:
 Builds a scene with two image strips and a gap, then prints the median of several runs of:
 - two bare renders, with the sequencer cache dropped first (the old capture's settings dropped
   it: assigning resolution_percentage does, even to its own value) and with the cache warm;
+- two renders that write their frame in the capture's format and nothing else: Blender gives a
+  script no other way to reach a render's pixels, so this is what any capture costs at least;
 - the old captures: each render written as PNG, then as SGI (RGB), on the main thread, cache dropped;
 - the new capture's whole main-thread part (render, write in the add-on's intermediate format,
   an uncompressed RGBA TIFF, read the bytes, restore), cache dropped and cache warm;
@@ -138,6 +140,26 @@ def main() -> None:
             for side, kept in (("First", first), ("Last", last)):
                 preparation.result(side, kept.data, kept.description, kept.opaque_pixels)
 
+        def written() -> None:
+            """Two renders writing their frame as the capture does, nothing read or restored."""
+            saved = compat.image_output_state(scene.render.image_settings)
+            compat.set_image_output(
+                scene.render.image_settings,
+                capture.RENDER_OUTPUT.file_format,
+                capture.RENDER_OUTPUT.color_mode,
+                capture.RENDER_OUTPUT.tiff_codec,
+            )
+            compat.set_footage_colours(scene.render.image_settings)
+            try:
+                for frame in frames:
+                    scene.frame_set(frame)
+                    scene.render.filepath = str(Path(folder) / f"written_{frame}")
+                    bpy.ops.render.render(write_still=True, scene=scene.name)
+            finally:
+                compat.restore_image_output(scene.render.image_settings, saved)
+                for path in Path(folder).glob("written_*"):
+                    path.unlink()
+
         chosen_output = capture.RENDER_OUTPUT
         chosen = output_label(chosen_output)
         others = [render_output(spec) for spec in arguments.formats.split(",") if spec]
@@ -146,6 +168,7 @@ def main() -> None:
         actions = [
             ("bare render x2, cache dropped", bare, drop_cache),
             ("bare render x2, cache warm", bare, keep_cache),
+            (WRITTEN, written, drop_cache),
             (PIPELINE, capture_and_prepare, drop_cache),
             ("old capture (PNG), main thread", capture_as(capture.RenderOutput("PNG")), drop_cache),
             (f"new capture ({chosen}), main thread", capture_as(chosen_output), drop_cache),
@@ -189,10 +212,13 @@ def main() -> None:
         timings = dict(lines)
         whole = timings[PIPELINE]
         capture_ms = timings[f"new capture ({chosen}), main thread"]
-        emit_keyframe_figures(whole, capture_ms, bare_ms, body_bytes, runs, f"{size[0]}x{size[1]}")
+        emit_keyframe_figures(
+            whole, capture_ms, timings[WRITTEN], bare_ms, body_bytes, runs, f"{size[0]}x{size[1]}"
+        )
 
 
 PIPELINE = "capture + preparation, as a job does them"
+WRITTEN = "renders writing their frame x2"
 
 
 def render_output(spec: str) -> capture.RenderOutput:
@@ -224,7 +250,13 @@ def submitted_body_size(first: bytes, last: bytes) -> int:
 
 
 def emit_keyframe_figures(
-    whole_ms: float, capture_ms: float, bare_ms: float, body_bytes: int, runs: int, size: str
+    whole_ms: float,
+    capture_ms: float,
+    written_ms: float,
+    bare_ms: float,
+    body_bytes: int,
+    runs: int,
+    size: str,
 ) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
     from common import emit, figure
@@ -249,6 +281,25 @@ def emit_keyframe_figures(
                 "ratio",
                 "(read it)",
                 f"the same bare renders (capture {capture_ms:.0f} ms; the rest is the worker's preparation)",
+                command,
+                note=note,
+            ),
+            figure(
+                "#6 the least any capture costs: two renders writing their frame, vs two bare renders",
+                written_ms / bare_ms,
+                "ratio",
+                "(read it)",
+                f"the same bare renders ({written_ms:.0f} ms: Blender gives a script no other way to "
+                "reach a render's pixels than writing them to a file)",
+                command,
+                note=note,
+            ),
+            figure(
+                "#6 the last keyframe ready to send, after the capture returns",
+                whole_ms - capture_ms,
+                "ms",
+                "(read it)",
+                "its JPEG, top and bottom halves encoded at once (one core each when two are free)",
                 command,
                 note=note,
             ),
