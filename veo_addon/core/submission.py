@@ -59,6 +59,10 @@ class SubmissionSteps(RunnerBase):
         except (OSError, ValueError) as error:
             self._fail(error, f"Could not prepare the keyframes: {error}")
             return None
+        # Built once: let go of what it was built from (a capture's pictures, 8 MB a 1080p render,
+        # mapped from files that would otherwise be kept, and written back to disk, for as long
+        # as the job runs).
+        self._build_request = None
         with self._lock:
             self._job.fingerprint = request.fingerprint()
             self._job.parameters = _json_safe(request.parameters())
