@@ -44,6 +44,17 @@ def test_where_a_mapped_file_cannot_be_removed_it_is_read(tmp_path, monkeypatch)
     assert not path.exists()
 
 
+def test_where_the_file_system_will_not_map_it_it_is_read(tmp_path, monkeypatch):
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(file_mapping.mmap, "mmap", refuse)
+    path = tmp_path / "frame_3.tif"
+    path.write_bytes(b"II*\x00 pixels")
+    assert take_file(path) == b"II*\x00 pixels"
+    assert not path.exists()
+
+
 def test_a_missing_file_is_an_error_not_an_empty_keyframe(tmp_path):
     with pytest.raises(FileNotFoundError):
         take_file(tmp_path / "never_written.tif")

@@ -10,7 +10,7 @@ the keyframe's readers do with it: slices, `len`, `struct.unpack_from`, `memoryv
 The file's name is removed at once, so nothing is left in the folder whatever happens to the
 keyframe later; its pages go back to the system when the last reference to the map is dropped.
 Nothing else ever has the file open, so it cannot shrink under the map. Windows cannot remove a
-file while it is mapped: there the file is read and removed, as before.
+file while it is mapped, and a few file systems will not map one: there the file is read.
 """
 
 from __future__ import annotations
@@ -22,14 +22,17 @@ from pathlib import Path
 
 def take_file(path: Path) -> bytes | mmap.mmap:
     """`path`'s contents, read-only, with the file itself removed."""
-    if os.name != "posix":
-        data = path.read_bytes()
-        path.unlink()
-        return data
     with open(path, "rb") as file:
-        # An empty file cannot be mapped; it is refused later as any empty image is.
-        taken = (
-            mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(file.fileno()).st_size else b""
-        )
+        mapped = _mapped(file.fileno()) if os.name == "posix" else None
+        taken = mapped if mapped is not None else file.read()
     path.unlink()
     return taken
+
+
+def _mapped(descriptor: int) -> mmap.mmap | None:
+    """The open file mapped read-only; None when it is empty (which cannot be mapped) or its
+    file system will not map it: it is read instead."""
+    try:
+        return mmap.mmap(descriptor, 0, access=mmap.ACCESS_READ) if os.fstat(descriptor).st_size else None
+    except (OSError, ValueError):
+        return None
