@@ -369,11 +369,12 @@ def capture_transition_keyframes(
         if hand_over is not None:
             due.append(functools.partial(hand_over, side, keyframe))
     hand_over_due()
+    first_side = sides[0][0]
     for pending in unread:
         try:
-            captured[0] = _settle_alpha(scene, captured[0], pending, hand_over)
+            captured[0] = _settle_alpha(scene, captured[0], pending, first_side, hand_over)
         except VeoError as error:
-            raise CaptureError(f"First keyframe: {error}") from error
+            raise CaptureError(f"{first_side} keyframe: {error}") from error
     return captured[0], captured[1]
 
 
@@ -390,6 +391,7 @@ def _settle_alpha(
     scene: Scene,
     keyframe: CapturedKeyframe,
     pending: _UnreadAlpha,
+    side: str,
     hand_over: Callable[[str, CapturedKeyframe], None] | None,
 ) -> CapturedKeyframe:
     """The keyframe with its alpha read: as it was if opaque, else rendered again, flattened."""
@@ -399,5 +401,5 @@ def _settle_alpha(
     flattened = _render_as(scene, pending.frame, pending.solo_strip, FLATTENED_OUTPUT, _nothing)
     keyframe = dataclasses.replace(keyframe, data=flattened)
     if hand_over is not None:
-        hand_over("First", keyframe)
+        hand_over(side, keyframe)
     return keyframe
