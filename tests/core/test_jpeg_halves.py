@@ -123,3 +123,12 @@ def test_two_keyframes_encoded_at_once_each_come_out_whole():
         thread.join()
     assert pixels(results["first"]) == pixels(single_encode(first))
     assert pixels(results["last"]) == pixels(single_encode(last))
+
+
+def test_without_in_memory_files_the_halves_go_through_temporary_files(monkeypatch):
+    def forbidden(*_args: object) -> int:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(jpeg_encoding.os, "memfd_create", forbidden, raising=False)
+    image = picture((640, 360))
+    assert pixels(encode_jpeg(image, QUALITY)) == pixels(single_encode(image))

@@ -118,10 +118,12 @@ def _encode(image: Image.Image, quality: int) -> bytes:
 
 
 def _anonymous_file() -> IO[bytes]:
-    """A file with no name anywhere: in memory where the system has such files (Linux)."""
-    if hasattr(os, "memfd_create"):
+    """A file with no name anywhere: in memory where the system has such files (Linux), else a
+    temporary file, already removed."""
+    try:
         return os.fdopen(os.memfd_create("veo-keyframe-jpeg"), "w+b")
-    return tempfile.TemporaryFile()
+    except (AttributeError, OSError):  # not Linux, or a sandbox that forbids it
+        return tempfile.TemporaryFile()
 
 
 def join_halves(top: bytes, bottom: bytes, height: int, top_blocks: int) -> bytes | None:
