@@ -36,6 +36,7 @@ from ..core.urls import is_http_url
 from . import compat, keyframe_media
 from .gaps import Transition
 from .keyframe_sources import KeyframeSource, SourceKind
+from .settings_guard import SettingsGuard
 
 if TYPE_CHECKING:
     from bpy.types import Scene
@@ -100,44 +101,11 @@ def _nothing() -> None:
     pass
 
 
-# --- keeping the scene's settings --------------------------------------------------------------------
-
-
-class _SettingsGuard:
-    """Records each setting before it is changed and restores all of them, newest first."""
-
-    def __init__(self) -> None:
-        self._restores: list[Callable[[], None]] = []
-
-    def set_attribute(self, owner: Any, name: str, value: Any) -> None:
-        previous = getattr(owner, name)
-        if previous == value:
-            # Assigning any render setting, even its own value, drops the sequencer's cache.
-            return
-        self._restores.append(lambda: setattr(owner, name, previous))
-        setattr(owner, name, value)
-
-    def on_restore(self, restore: Callable[[], None]) -> None:
-        self._restores.append(restore)
-
-    def restore(self) -> None:
-        failures: list[str] = []
-        for restore in reversed(self._restores):
-            # Keep going: one setting that will not go back must not leave the others changed.
-            try:
-                restore()
-            except Exception as error:
-                failures.append(str(error))
-        self._restores.clear()
-        if failures:
-            raise CaptureError(f"Some scene settings could not be restored: {'; '.join(failures)}")
-
-
 @contextlib.contextmanager
 def _render_settings(
     scene: Scene, frame: int, output_path: str, output: RenderOutput
-) -> Iterator[_SettingsGuard]:
-    guard = _SettingsGuard()
+) -> Iterator[SettingsGuard]:
+    guard = SettingsGuard()
     render = scene.render
     saved_frame, saved_subframe = scene.frame_current, scene.frame_subframe
     guard.on_restore(lambda: scene.frame_set(saved_frame, subframe=saved_subframe))
@@ -221,7 +189,7 @@ def _render_as(
         return take_file(written[0])
 
 
-def _solo(scene: Scene, strip_name: str, guard: _SettingsGuard) -> None:
+def _solo(scene: Scene, strip_name: str, guard: SettingsGuard) -> None:
     editor = scene.sequence_editor
     strip = None if editor is None else compat.strip_collection(editor).get(strip_name)
     if editor is None or strip is None:

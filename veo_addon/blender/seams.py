@@ -26,9 +26,9 @@ import bpy
 from ..core.seams import SeamImageError, SeamScores, order_takes, seam_scores, seam_warning
 from . import compat
 from .capture import RENDER_FILE_FORMAT
-from .capture import _SettingsGuard as SettingsGuard  # the one way render settings are put back
 from .insert import InsertedTransition
 from .provenance import PROP_SEAM_IN, PROP_SEAM_OUT, PROP_TAKE_GROUP, PROP_TAKE_RANK
+from .settings_guard import SettingsGuard
 
 if TYPE_CHECKING:
     from bpy.types import Scene
