@@ -8,14 +8,13 @@ that render ends. Nothing here touches bpy.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from .imagebytes import ImageBytes
 from .raw_tiff import RgbaPixels, opaque_rgba_pixels
+from .worker_pools import LazyPool
 
-_reader: ThreadPoolExecutor | None = None
-_reader_lock = threading.Lock()
+_reader = LazyPool("veo-alpha", 1)
 
 
 class AlphaReading:
@@ -27,7 +26,7 @@ class AlphaReading:
 
     def start(self) -> None:
         if self._reading is None:
-            self._reading = _pool().submit(opaque_rgba_pixels, self._data)
+            self._reading = _reader.submit(opaque_rgba_pixels, self._data)
 
     def opaque_pixels(self) -> RgbaPixels | None:
         """Where the pixels lie if every one is opaque, else None (waits for the reading)."""
@@ -35,11 +34,3 @@ class AlphaReading:
             self.start()
         assert self._reading is not None
         return self._reading.result()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _reader
-    with _reader_lock:
-        if _reader is None:
-            _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="veo-alpha")
-        return _reader

@@ -27,12 +27,11 @@ from __future__ import annotations
 import os
 import struct
 import tempfile
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
 from .lazy_import import lazy_module
+from .worker_pools import LazyPool
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -45,8 +44,9 @@ _MAX_RESTART_INTERVAL = 0xFFFF  # the restart segment counts blocks in 16 bits
 _START_OF_FRAME, _START_OF_SCAN, _RESTART_INTERVAL = 0xC0, 0xDA, 0xDD
 _FIRST_RESTART, _END_OF_IMAGE = b"\xff\xd0", b"\xff\xd9"
 
-_helpers: ThreadPoolExecutor | None = None
-_helpers_lock = threading.Lock()
+# Two: both keyframes of a job may be encoded at once. A helper never waits for another task,
+# so no encoding can wait on one queued behind it.
+_helpers = LazyPool("veo-jpeg", 2)
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def encode_jpeg(picture: Image.Image | RgbxRows, quality: int) -> bytes:
     if cut is None:
         return _encode(whole, quality)
     whole.load()  # the halves read it from two threads: nothing may be left to load lazily
-    bottom = _helper_pool().submit(_encode_rows, picture, cut, whole.height, quality)
+    bottom = _helpers.submit(_encode_rows, picture, cut, whole.height, quality)
     top = _encode_rows(picture, 0, cut, quality)
     joined = join_halves(top, bottom.result(), whole.height, _blocks_in(whole.width, cut))
     return joined if joined is not None else _encode(whole, quality)
@@ -96,16 +96,6 @@ def _cut_row(width: int, height: int) -> int | None:
 
 def _blocks_in(width: int, height: int) -> int:
     return -(-width // BLOCK) * (height // BLOCK)
-
-
-def _helper_pool() -> ThreadPoolExecutor:
-    global _helpers
-    with _helpers_lock:
-        if _helpers is None:
-            # Two: both keyframes of a job may be encoded at once. A helper never waits for
-            # another task, so no encoding can wait on one queued behind it.
-            _helpers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="veo-jpeg")
-        return _helpers
 
 
 def _encode(image: Image.Image, quality: int) -> bytes:

@@ -9,25 +9,16 @@ here touches bpy.
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from .imagebytes import ImageBytes
 from .images import FitMethod, PreparedImage, prepare_keyframe
 from .raw_tiff import RgbaPixels
 from .worker_imports import import_worker_modules
+from .worker_pools import LazyPool
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            # Two: both keyframes of one job at once. Each task is a few milliseconds of encoding.
-            _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="veo-keyframes")
-        return _executor
+# Two: both keyframes of one job at once. Each task is a few milliseconds of encoding.
+_preparers = LazyPool("veo-keyframes", 2)
 
 
 class KeyframePreparation:
@@ -47,7 +38,7 @@ class KeyframePreparation:
     ) -> None:
         """Begin preparing `side`'s keyframe in the background (callable from the main thread);
         `opaque_pixels` as for `prepare_keyframe`."""
-        self._started[side] = _pool().submit(self._prepare, side, data, description, opaque_pixels)
+        self._started[side] = _preparers.submit(self._prepare, side, data, description, opaque_pixels)
 
     def result(
         self, side: str, data: ImageBytes, description: str, opaque_pixels: RgbaPixels | None = None
