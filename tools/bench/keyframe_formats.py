@@ -1,6 +1,7 @@
 """Figure #6's preparation, step by step (decode the render, fit, encode) for each way a keyframe
 could be sent, in one run: PNG at level 6 (the former default), PNG at level 1, JPEG quality 95
-without chroma subsampling (the default now), and JPEG 92 for comparison. The service takes PNG
+without chroma subsampling (the default now), and JPEG 92 and JPEG 95 with half-resolution
+colour (4:2:0) for comparison. The service takes PNG
 or JPEG only (docs/protocol.md), so WebP is left out. Faithfulness: the mean absolute difference
 from the lossless keyframe (0-255 scale) and the seam check's own measure of it
 (`core.seams.picture_difference`, on thumbnails; the warning starts at 8).
@@ -34,6 +35,8 @@ ENCODINGS: dict[str, dict[str, Any]] = {
     "PNG level 1": {"format": "PNG", "compress_level": 1},
     "JPEG 95 4:4:4 (default)": {"format": "JPEG", "quality": 95, "subsampling": 0},
     "JPEG 92 4:4:4": {"format": "JPEG", "quality": 92, "subsampling": 0},
+    # Half-resolution colour: quicker to encode, and what #6's target would need (docs/performance.md).
+    "JPEG 95 4:2:0": {"format": "JPEG", "quality": 95, "subsampling": 2},
 }
 
 
