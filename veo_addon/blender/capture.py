@@ -2,7 +2,8 @@
 
 Runs on Blender's main thread, so it does as little as it can there: before anything is
 rendered, both keyframes are checked for missing media and muted pictures
-(`keyframe_media`); a render is written in the quickest format Blender has (an uncompressed
+(`keyframe_checks`); a render leaves out the strips that play over the clip as well
+(`overlays`); a render is written in the quickest format Blender has (an uncompressed
 RGBA TIFF: nothing compressed on the main thread) and its bytes handed on. A render is written
 as the footage's own colours: the scene's view transform (AgX, Filmic...), look, exposure,
 gamma, curves and white balance are left out through the output's colour-management override,
@@ -31,10 +32,10 @@ from ..core.alpha_reading import AlphaReading
 from ..core.errors import VeoError
 from ..core.file_mapping import take_file
 from ..core.imagebytes import ImageBytes
-from ..core.images import AspectRatio, ImageError, aspect_for_size, check_image_path, read_image_file
-from ..core.urls import is_http_url
-from . import compat, keyframe_media
+from ..core.images import AspectRatio, ImageError, aspect_for_size, read_image_file
+from . import compat
 from .gaps import Transition
+from .keyframe_checks import CaptureError, check_keyframe, transition_sides
 from .keyframe_sources import KeyframeSource, SourceKind
 from .settings_guard import SettingsGuard
 
@@ -64,12 +65,6 @@ FLATTENED_OUTPUT = RenderOutput("TIFF", color_mode="RGB", tiff_codec="NONE")
 RENDER_FILE_FORMAT = "IRIS"
 
 
-class CaptureError(VeoError):
-    """A keyframe could not be captured; the scene's settings are as they were."""
-
-    code = "capture_failed"
-
-
 @dataclass(frozen=True)
 class CapturedKeyframe:
     kind: SourceKind
@@ -80,6 +75,17 @@ class CapturedKeyframe:
     url: str | None = None
     # A render found opaque: where its pixels lie, so the preparation need not read them again.
     opaque_pixels: raw_tiff.RgbaPixels | None = None
+    # Strips a render left out because they play over the clip as well (`overlays`).
+    left_out: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """Which strips a render shows: `solo` alone (every other channel muted), or everything but
+    `hidden`."""
+
+    solo: str | None = None
+    hidden: tuple[str, ...] = ()
 
 
 def output_size(scene: Scene) -> tuple[int, int]:
@@ -142,41 +148,42 @@ def render_frame(
     With `solo_strip`, every other channel is muted, so only that strip's picture shows.
     `before_render` runs just before Blender starts rendering (see `capture_transition_keyframes`).
     """
-    return _render_keyframe(scene, frame, solo_strip, before_render)[0]
+    return _render_keyframe(scene, frame, _Shown(solo_strip), before_render)[0]
 
 
 def _render_keyframe(
     scene: Scene,
     frame: int,
-    solo_strip: str | None,
+    shown: _Shown,
     before_render: Callable[[], None],
     unread: list[_UnreadAlpha] | None = None,
 ) -> tuple[ImageBytes, raw_tiff.RgbaPixels | None]:
     """`render_frame`'s picture, and where its pixels lie when every one is opaque. Given
     `unread`, the alpha is left to read beside the next render: the RGBA render is returned as
     it is, and noted there."""
-    data = _render_as(scene, frame, solo_strip, RENDER_OUTPUT, before_render)
+    data = _render_as(scene, frame, shown, RENDER_OUTPUT, before_render)
     if RENDER_OUTPUT.color_mode != "RGBA":
         return data, None
     if unread is not None:
-        unread.append(_UnreadAlpha(AlphaReading(data), frame, solo_strip))
+        unread.append(_UnreadAlpha(AlphaReading(data), frame, shown))
         return data, None
     opaque_pixels = raw_tiff.opaque_rgba_pixels(data)
     if opaque_pixels is None:
-        return _render_as(scene, frame, solo_strip, FLATTENED_OUTPUT, before_render), None
+        return _render_as(scene, frame, shown, FLATTENED_OUTPUT, before_render), None
     return data, opaque_pixels
 
 
 def _render_as(
-    scene: Scene, frame: int, solo_strip: str | None, output: RenderOutput, before_render: Callable[[], None]
+    scene: Scene, frame: int, shown: _Shown, output: RenderOutput, before_render: Callable[[], None]
 ) -> ImageBytes:
     with tempfile.TemporaryDirectory(prefix="veo_capture_") as folder:
         # No extension: Blender adds the one of the format it writes.
         output_path = str(Path(folder) / f"frame_{frame}")
         try:
             with _render_settings(scene, frame, output_path, output) as guard:
-                if solo_strip is not None:
-                    _solo(scene, solo_strip, guard)
+                if shown.solo is not None:
+                    _solo(scene, shown.solo, guard)
+                _hide(scene, shown.hidden, guard)
                 before_render()
                 _render_still(scene)
         except VeoError:
@@ -198,6 +205,14 @@ def _solo(scene: Scene, strip_name: str, guard: SettingsGuard) -> None:
         guard.set_attribute(editor.channels[channel], "mute", channel != strip.channel)
     # Its own picture is wanted even when the editor has it muted for now.
     guard.set_attribute(strip, "mute", False)
+
+
+def _hide(scene: Scene, names: tuple[str, ...], guard: SettingsGuard) -> None:
+    strips = compat.strip_collection(scene.sequence_editor) if names else None
+    for name in names:
+        strip = strips.get(name) if strips is not None else None
+        if strip is not None:
+            guard.set_attribute(strip, "mute", True)
 
 
 # --- one keyframe ------------------------------------------------------------------------------------
@@ -231,6 +246,7 @@ def _capture_checked(
     strip_name: str | None,
     before_render: Callable[[], None],
     unread: list[_UnreadAlpha] | None = None,
+    hidden: tuple[str, ...] = (),
 ) -> CapturedKeyframe:
     if source.kind is SourceKind.URL:
         return CapturedKeyframe(SourceKind.URL, f"url {source.url}", data=None, url=source.url)
@@ -238,9 +254,14 @@ def _capture_checked(
         path = Path(bpy.path.abspath(source.path))
         return CapturedKeyframe(SourceKind.FILE, f"file '{path}'", data=read_image_file(path))
     if source.kind is SourceKind.RENDER:
-        data, opaque_pixels = _render_keyframe(scene, frame, None, before_render, unread)
+        data, opaque_pixels = _render_keyframe(scene, frame, _Shown(hidden=hidden), before_render, unread)
+        without = f" without {', '.join(hidden)}" if hidden else ""
         return CapturedKeyframe(
-            SourceKind.RENDER, f"render of frame {frame}", data, opaque_pixels=opaque_pixels
+            SourceKind.RENDER,
+            f"render of frame {frame}{without}",
+            data,
+            opaque_pixels=opaque_pixels,
+            left_out=hidden,
         )
     assert strip_name is not None  # check_keyframe refused a STRIP source without one
     strip = compat.strip_collection(scene.sequence_editor).get(strip_name)
@@ -255,39 +276,10 @@ def _capture_checked(
                 return CapturedKeyframe(
                     SourceKind.STRIP, f"strip '{strip_name}' file '{image_path}'", data=data
                 )
-    data, opaque_pixels = _render_keyframe(scene, frame, strip_name, before_render, unread)
+    data, opaque_pixels = _render_keyframe(scene, frame, _Shown(solo=strip_name), before_render, unread)
     return CapturedKeyframe(
         SourceKind.STRIP, f"strip '{strip_name}' at frame {frame}", data, opaque_pixels=opaque_pixels
     )
-
-
-def check_keyframe(
-    scene: Scene, frame: int, source: KeyframeSource, strip_name: str | None = None, side: str = ""
-) -> None:
-    """Everything that can be known about a keyframe without rendering it; `side` ("First" or
-    "Last") names the setting a missing file or URL belongs to."""
-    setting = f" ({side} Frame File)" if side else ""
-    if source.kind is SourceKind.FILE:
-        if not source.path.strip():
-            raise CaptureError(f"no file chosen{setting}")
-        check_image_path(bpy.path.abspath(source.path))
-    if source.kind is SourceKind.URL:
-        if not source.url.strip():
-            raise CaptureError(f"no URL given ({side} Frame URL)" if side else "no URL given")
-        if not is_http_url(source.url):
-            raise CaptureError(f"Keyframe URL must be an http(s) address, got '{source.url}'")
-    try:
-        if source.kind is SourceKind.RENDER:
-            keyframe_media.check_render_keyframe(scene, frame, strip_name)
-        elif source.kind is SourceKind.STRIP:
-            if strip_name is None:
-                raise CaptureError("A strip keyframe needs the strip to take it from")
-            editor = scene.sequence_editor
-            if editor is None or compat.strip_collection(editor).get(strip_name) is None:
-                raise CaptureError(f"Strip '{strip_name}' is not on the timeline")
-            keyframe_media.check_strip_keyframe(scene, frame, strip_name)
-    except keyframe_media.KeyframeMediaError as error:
-        raise CaptureError(str(error)) from error
 
 
 def capture_transition_keyframes(
@@ -307,13 +299,10 @@ def capture_transition_keyframes(
     step). Should the first turn out see-through, it is rendered again, flattened, after the
     last, and handed over a second time: the second replaces the first.
     """
-    sides = (
-        ("First", transition.first_frame, transition.left_name, first),
-        ("Last", transition.last_frame, transition.right_name, last),
-    )
-    for side, frame, strip_name, source in sides:
+    sides = transition_sides(scene, transition, first, last)
+    for side, frame, strip_name, source, hidden in sides:
         try:
-            check_keyframe(scene, frame, source, strip_name, side)
+            check_keyframe(scene, frame, source, strip_name, side, hidden)
         except VeoError as error:
             raise CaptureError(f"{side} keyframe: {error}") from error
     captured: list[CapturedKeyframe] = []
@@ -324,10 +313,10 @@ def capture_transition_keyframes(
         while due:
             due.pop(0)()
 
-    for side, frame, strip_name, source in sides:
+    for side, frame, strip_name, source, hidden in sides:
         try:
             keyframe = _capture_checked(
-                scene, frame, source, strip_name, hand_over_due, unread if not captured else None
+                scene, frame, source, strip_name, hand_over_due, unread if not captured else None, hidden
             )
         except VeoError as error:
             raise CaptureError(f"{side} keyframe: {error}") from error
@@ -337,7 +326,7 @@ def capture_transition_keyframes(
         if hand_over is not None:
             due.append(functools.partial(hand_over, side, keyframe))
     hand_over_due()
-    first_side = sides[0][0]
+    first_side = sides[0].side
     for pending in unread:
         try:
             captured[0] = _settle_alpha(scene, captured[0], pending, first_side, hand_over)
@@ -352,7 +341,7 @@ class _UnreadAlpha:
 
     reading: AlphaReading
     frame: int
-    solo_strip: str | None
+    shown: _Shown
 
 
 def _settle_alpha(
@@ -366,7 +355,7 @@ def _settle_alpha(
     opaque_pixels = pending.reading.opaque_pixels()
     if opaque_pixels is not None:
         return dataclasses.replace(keyframe, opaque_pixels=opaque_pixels)
-    flattened = _render_as(scene, pending.frame, pending.solo_strip, FLATTENED_OUTPUT, _nothing)
+    flattened = _render_as(scene, pending.frame, pending.shown, FLATTENED_OUTPUT, _nothing)
     keyframe = dataclasses.replace(keyframe, data=flattened)
     if hand_over is not None:
         hand_over(side, keyframe)

@@ -18,7 +18,7 @@ import bpy
 from ..core.errors import missing_key_error
 from ..core.keyframe_preparation import KeyframePreparation
 from ..core.request import GenerationRequest, ImageInput, validate_parameters
-from . import presubmit
+from . import overlays, presubmit
 from .capture import CapturedKeyframe, capture_transition_keyframes, resolve_aspect_ratio
 from .channels import TimelineError
 from .clips_folder import clips_folder_for
@@ -111,9 +111,17 @@ def plan_generation(
         first=first,
         last=last,
         clips_folder=clips_dir,
-        warnings=tuple(filter(None, [warning])),
+        warnings=tuple(filter(None, [warning, *_left_out_lines(first, last)])),
         preparation=preparation,
     )
+
+
+def _left_out_lines(first: CapturedKeyframe, last: CapturedKeyframe) -> list[str]:
+    return [
+        overlays.left_out_line(side, keyframe.left_out)
+        for side, keyframe in (("First", first), ("Last", last))
+        if keyframe.left_out
+    ]
 
 
 def touching_sentence(transition: Transition) -> str:

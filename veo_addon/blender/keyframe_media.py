@@ -7,13 +7,15 @@ file existence, mute flags and scene strips' scene and camera are read here; not
 
 Which strips a keyframe reads:
 - RENDER (the sequencer's output): the strips visible at that frame (not muted, channel not
-  muted), from the top channel down until one covers the whole frame; an effect reads its
-  inputs (muted or not) and a meta strip its own contents by the same rule.
+  muted, not left out because they play over the clip as well: `overlays`), from the top
+  channel down until one covers the whole frame; an effect reads its inputs (muted or not) and
+  a meta strip its own contents by the same rule.
 - STRIP: that strip alone, unmuted, with its inputs or contents.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,13 +41,15 @@ class KeyframeMediaError(VeoError):
 _NO_PICTURE = ("SOUND",)
 
 
-def check_render_keyframe(scene: bpy.types.Scene, frame: int, neighbour_name: str | None) -> None:
+def check_render_keyframe(
+    scene: bpy.types.Scene, frame: int, neighbour_name: str | None, hidden: Collection[str] = ()
+) -> None:
     """Refuse a render of `frame` that would show missing media, or black (a muted neighbour, or
-    only scene strips without a camera)."""
+    only scene strips without a camera); the render leaves the strips named in `hidden` out."""
     editor = scene.sequence_editor
     if editor is None:
         return
-    stack = _visible_stack(scene, compat.strip_collection(editor), editor.channels, frame)
+    stack = _visible_stack(scene, compat.strip_collection(editor), editor.channels, frame, hidden)
     for strip in stack:
         _check_strip(scene, strip, frame)
     if stack and all(_shows_no_camera(strip) for strip in stack):
@@ -76,8 +80,10 @@ def _check_neighbour_shows(strip: Any, channels: Any, frame: int) -> None:
         )
 
 
-def _visible_stack(scene: bpy.types.Scene, strips: Any, channels: Any, frame: int) -> list[Any]:
-    """The strips a render reads at `frame`, top channel first."""
+def _visible_stack(
+    scene: bpy.types.Scene, strips: Any, channels: Any, frame: int, hidden: Collection[str] = ()
+) -> list[Any]:
+    """The strips a render reads at `frame`, top channel first (none of those in `hidden`)."""
     showing = sorted(
         (
             strip
@@ -86,6 +92,7 @@ def _visible_stack(scene: bpy.types.Scene, strips: Any, channels: Any, frame: in
             and strip.type not in _NO_PICTURE
             and not strip.mute
             and not channels[strip.channel].mute
+            and strip.name not in hidden
         ),
         key=lambda strip: strip.channel,
         reverse=True,

@@ -15,7 +15,7 @@ import bpy
 from ..core.errors import VeoError
 from ..core.gap_rules import GapLimits, GapRefused, check_gap, gap_label
 from ..core.pricing import estimate_cost
-from . import capture, gap_holders
+from . import gap_holders, keyframe_checks
 from .channels import TimelineError
 from .gap_limit_options import GapLimitProperties as GapLimitProperties  # the operators' own limits
 from .gaps import Transition
@@ -65,13 +65,11 @@ def keyframe_refusal(
     """What the capture would refuse about either keyframe (missing media, a muted or empty
     picture, a bad file or URL), found by the capture's own check without rendering, in the
     capture's words; None when both can be taken."""
-    sides = (
-        ("First", transition.first_frame, transition.left_name, options.first_source),
-        ("Last", transition.last_frame, transition.right_name, options.last_source),
-    )
-    for side, frame, strip_name, source in sides:
+    for side, frame, strip_name, source, hidden in keyframe_checks.transition_sides(
+        scene, transition, options.first_source, options.last_source
+    ):
         try:
-            capture.check_keyframe(scene, frame, source, strip_name, side)
+            keyframe_checks.check_keyframe(scene, frame, source, strip_name, side, hidden)
         except VeoError as error:
             return f"{side} keyframe: {error}"
     return None
