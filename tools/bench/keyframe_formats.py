@@ -4,7 +4,8 @@ without chroma subsampling (the default now), and JPEG 92 and JPEG 95 with half-
 colour (4:2:0) for comparison. The service takes PNG
 or JPEG only (docs/protocol.md), so WebP is left out. Faithfulness: the mean absolute difference
 from the lossless keyframe (0-255 scale) and the seam check's own measure of it
-(`core.seams.picture_difference`, on thumbnails; the warning starts at 8).
+(`core.seams.picture_difference`, on thumbnails; the warning starts at 8). Last, what a second
+core adds to encoding a keyframe on this machine.
 
     .venv/blender50/bin/python tools/bench/keyframe_formats.py [--runs 7] [--json]
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +27,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageStat
 sys.path.insert(0, str(ROOT / "tools"))
 from bench_capture import photo_like
 
+from veo_addon.core import jpeg_encoding
 from veo_addon.core.imagebytes import decode_image
 from veo_addon.core.images import fit_image
 from veo_addon.core.seams import picture_difference
@@ -66,6 +69,29 @@ def encoded(image: Image.Image, options: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
+def print_parallel_encoding(runs: int) -> None:
+    """What a second core adds to JPEG encoding here: a 1080p keyframe's JPEG alone, two at once
+    (each on its own thread, Python's lock let go), and the add-on's halves encoded at once."""
+    picture = photo_like((1920, 1080), 0)
+    picture.load()
+    # `_encode` is what encode_jpeg runs for each half: into a real file, so the lock is let go.
+
+    def at_once(count: int) -> None:
+        threads = [threading.Thread(target=jpeg_encoding._encode, args=(picture, 95)) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    one_ms, _ = timed(lambda: at_once(1), runs * 3)
+    two_ms, _ = timed(lambda: at_once(2), runs * 3)
+    halves_ms, _ = timed(lambda: jpeg_encoding.encode_jpeg(picture, 95), runs * 3)
+    print(
+        f"photo-like 1080p JPEG 95 4:4:4: one {one_ms:.1f} ms, two at once {two_ms:.1f} ms "
+        f"(two cores give {2 * one_ms / two_ms:.2f}x one), halves at once {halves_ms:.1f} ms"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -93,6 +119,7 @@ def main() -> None:
                     f"fit {fit_ms:5.1f} ms, encode {encode_ms:6.1f} ms, {len(data) / 1024:6.0f} KiB, "
                     f"mean difference {difference:4.2f}, seam measure {seam:5.3f}"
                 )
+    print_parallel_encoding(arguments.runs)
     if arguments.json:
         before = rows["photo-like 1080p PNG level 6 (former default)"]
         after = rows["photo-like 1080p JPEG 95 4:4:4 (default)"]
