@@ -14,6 +14,7 @@ from pathlib import Path
 import bpy
 from PIL import Image
 
+from tests.blender.test_headless_script import run_script
 from tests.blender.vse_helpers import (
     BLUE,
     GREEN,
@@ -124,3 +125,30 @@ def test_the_clip_goes_in_under_the_title_without_a_copy_of_it(veo, timeline: Ti
     assert clip.channel == 1 and veo.submit_count == 1
     assert clip["veo_first_keyframe"] == "render of frame 50 without Title"
     assert_colour(load_png(capture.render_frame(timeline.scene, 60)), GREEN)
+
+
+def test_a_headless_run_says_what_was_left_out_before_it_waits(
+    highway, timeline: TimelineBuilder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    shots_with_a_gap(timeline)
+    timeline.color("Title", 3, 41, 50, GREEN)
+    blend = tmp_path / "edit.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), copy=True)
+
+    result = run_script(
+        blend,
+        highway.base_url,
+        tmp_path / "user",
+        "--prompt",
+        "red to blue",
+        "--left",
+        "Left",
+        "--right",
+        "Right",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    told = lines.index("[veo] First keyframe rendered without 'Title': it plays over the clip as well")
+    downloaded = next(index for index, line in enumerate(lines) if " downloaded: " in line)
+    assert told < downloaded and highway.submit_count == 1

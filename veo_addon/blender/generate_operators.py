@@ -20,7 +20,7 @@ from .gap_limit_options import GapLimitProperties
 from .generation_properties import GenerationProperties, generation_options, scene_request
 from .jobmanager import manager
 from .modal_wait import WaitsForJobs
-from .operator_reports import OperatorResult, finish, refuse, report_started, scene_of, wait_in_background
+from .operator_reports import OperatorResult, finish, refuse, report_started, scene_of
 from .preferences import service_settings
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ class VEO_OT_generate_transition(
         if waits_in_window(context):
             report_started(self, [job], plan.warnings)
             return self.wait_for_jobs(context, [job.job_id])
-        return finish(self, wait_in_background([job]), list(plan.warnings))
+        return finish(self, [job], plan.warnings)
 
 
 class VEO_OT_fill_gaps(
@@ -209,7 +209,7 @@ class VEO_OT_fill_gaps(
         if waits_in_window(context):
             report_started(self, jobs, lines)
             return self.wait_for_jobs(context, [job.job_id for job in jobs])
-        return finish(self, wait_in_background(jobs), lines)
+        return finish(self, jobs, lines)
 
     def announce(self, level: Literal["INFO", "WARNING"], line: str) -> None:
         """A line the user reads before anything is sent. Background mode prints it now: reports

@@ -63,16 +63,18 @@ def report_outcome(operator: bpy.types.Operator, jobs: Sequence[Job]) -> Operato
     return {"FINISHED"}
 
 
-def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: list[str]) -> OperatorResult:
-    """Report what happened; in background mode this is after the jobs ended."""
+def finish(operator: bpy.types.Operator, jobs: list[Job], started_lines: Sequence[str]) -> OperatorResult:
+    """Report the jobs started; background mode then waits for them to end and reports that."""
     if not bpy.app.background:
         report_started(operator, jobs, started_lines)
         return {"FINISHED"}
+    # Printed now: reports would only show once the operator returns, after the jobs have run.
     for line in started_lines:
-        operator.report({"INFO"}, line)
-    for job in jobs:
+        print_line(f"[veo] {line}")
+    ended = wait_in_background(jobs)
+    for job in ended:
         print(summary_line(job), flush=True)
-    return report_outcome(operator, jobs)
+    return report_outcome(operator, ended)
 
 
 def running_line(count: int) -> str:

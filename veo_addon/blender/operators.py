@@ -93,7 +93,7 @@ class VEO_OT_resume_jobs(JobIdOperand, WaitsForJobs, bpy.types.Operator):
         if waits_in_window(context):
             report_started(self, jobs, [])
             return self.wait_for_jobs(context, [job.job_id for job in jobs])
-        return finish(self, wait_in_background(jobs), [])
+        return finish(self, jobs, [])
 
 
 class VEO_OT_stop_job(JobIdOperand, bpy.types.Operator):
@@ -146,7 +146,7 @@ class VEO_OT_adopt_job(JobIdOperand, bpy.types.Operator):
             manager.continue_job(scene, job, service_settings(context))
         except VeoError as error:
             return refuse(self, error)
-        return finish(self, wait_in_background([job]), [])
+        return finish(self, [job], [])
 
 
 classes = (
