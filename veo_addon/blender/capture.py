@@ -208,10 +208,11 @@ def _solo(scene: Scene, strip_name: str, guard: SettingsGuard) -> None:
 
 
 def _hide(scene: Scene, names: tuple[str, ...], guard: SettingsGuard) -> None:
-    strips = compat.strip_collection(scene.sequence_editor) if names else None
+    if not names:
+        return
+    strips = compat.strip_collection(scene.sequence_editor)
     for name in names:
-        strip = strips.get(name) if strips is not None else None
-        if strip is not None:
+        if (strip := strips.get(name)) is not None:
             guard.set_attribute(strip, "mute", True)
 
 
