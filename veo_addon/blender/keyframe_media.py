@@ -80,20 +80,23 @@ def _check_neighbour_shows(strip: Any, channels: Any, frame: int) -> None:
         )
 
 
+def shows_at(strip: Any, channels: Any, frame: int) -> bool:
+    """Whether `strip` puts a picture into a render of `frame`: there then, with a picture, and
+    neither it nor its channel muted."""
+    return (
+        compat.visible_start(strip) <= frame < compat.visible_end(strip)
+        and strip.type not in _NO_PICTURE
+        and not strip.mute
+        and not channels[strip.channel].mute
+    )
+
+
 def _visible_stack(
     scene: bpy.types.Scene, strips: Any, channels: Any, frame: int, hidden: Collection[str] = ()
 ) -> list[Any]:
     """The strips a render reads at `frame`, top channel first (none of those in `hidden`)."""
     showing = sorted(
-        (
-            strip
-            for strip in strips
-            if compat.visible_start(strip) <= frame < compat.visible_end(strip)
-            and strip.type not in _NO_PICTURE
-            and not strip.mute
-            and not channels[strip.channel].mute
-            and strip.name not in hidden
-        ),
+        (strip for strip in strips if shows_at(strip, channels, frame) and strip.name not in hidden),
         key=lambda strip: strip.channel,
         reverse=True,
     )

@@ -17,12 +17,10 @@ from . import compat
 from .channels import TimelineError
 from .gaps import Transition
 from .insertion_plan import gap_clip_channel
+from .keyframe_media import shows_at
 
 if TYPE_CHECKING:
     from bpy.types import Scene
-
-# Sound strips have no picture to leave out.
-_NO_PICTURE = ("SOUND",)
 
 
 def over_clip(scene: Scene, transition: Transition, frame: int) -> tuple[str, ...]:
@@ -39,10 +37,7 @@ def over_clip(scene: Scene, transition: Transition, frame: int) -> tuple[str, ..
         strip
         for strip in compat.top_level_strips(scene)
         if strip.channel > clip_channel
-        and strip.type not in _NO_PICTURE
-        and not strip.mute
-        and not editor.channels[strip.channel].mute
-        and compat.visible_start(strip) <= frame < compat.visible_end(strip)
+        and shows_at(strip, editor.channels, frame)
         and compat.visible_start(strip) < gap.end
         and compat.visible_end(strip) > gap.start
     ]

@@ -19,8 +19,10 @@ import mmap
 import os
 from pathlib import Path
 
+from .imagebytes import ImageBytes
 
-def take_file(path: Path) -> bytes | mmap.mmap:
+
+def take_file(path: Path) -> ImageBytes:
     """`path`'s contents, read-only, with the file itself removed."""
     with open(path, "rb") as file:
         mapped = _mapped(file.fileno()) if os.name == "posix" else None
